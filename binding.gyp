@@ -1,0 +1,32 @@
+{
+  "targets": [
+    {
+      "target_name": "sockfd",
+      "sources": [
+        "native/addon.cc",
+        "native/args.cc",
+        "native/constants.cc",
+        "native/connection.cc",
+        "native/fd.cc",
+        "native/inet.cc",
+        "native/io.cc",
+        "native/sockaddr.cc",
+        "native/socket.cc",
+        "native/sockopt.cc"
+      ],
+      "dependencies": [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
+      ],
+      "defines": [
+        "NAPI_VERSION=8"
+      ],
+      "cflags_cc": [
+        "-std=c++17",
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter"
+      ]
+    }
+  ]
+}

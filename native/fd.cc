@@ -1,0 +1,38 @@
+#include "fd.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+namespace sockfd {
+
+// SOCK_CLOEXEC has been in Linux since 2.6.27 and in glibc since 2.9, so unlike libuv there is no
+// fallback to socket()+fcntl() here: that fallback is exactly the window in which a concurrent
+// fork+exec would inherit the fd.
+
+int NewSocket(int domain, int type, int protocol) {
+  int fd = socket(domain, type | SOCK_CLOEXEC, protocol);
+  return fd < 0 ? -errno : fd;
+}
+
+int NewSocketPair(int domain, int type, int protocol, int fds[2]) {
+  return socketpair(domain, type | SOCK_CLOEXEC, protocol, fds) < 0 ? -errno : 0;
+}
+
+int AcceptFd(int fd, sockaddr_storage* address, socklen_t* length, int flags) {
+  socklen_t capacity = *length;
+  for (;;) {
+    *length = capacity;
+    int peer = accept4(fd, reinterpret_cast<sockaddr*>(address), length, flags | SOCK_CLOEXEC);
+    if (peer >= 0) return peer;
+    int err = errno;
+    if (err != EINTR) return -err;
+  }
+}
+
+int CloseFd(int fd) {
+  if (close(fd) == 0) return 0;
+  int err = errno;
+  return err == EINTR ? 0 : -err;
+}
+
+}  // namespace sockfd

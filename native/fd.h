@@ -1,0 +1,25 @@
+// The one way an fd is born in sockfd, and the one way it is closed. Each function makes its system
+// call with SOCK_CLOEXEC set atomically, so a child process never inherits a socket by accident, and
+// returns the new fd (or fds) or a negative errno. Once returned to JS, JS owns the fd.
+#ifndef SOCKFD_FD_H_
+#define SOCKFD_FD_H_
+
+#include <sys/socket.h>
+
+namespace sockfd {
+
+// socket(2) with SOCK_CLOEXEC or-ed into `type`.
+int NewSocket(int domain, int type, int protocol);
+// socketpair(2) with SOCK_CLOEXEC; fills `fds` and returns 0, or returns -errno.
+int NewSocketPair(int domain, int type, int protocol, int fds[2]);
+// accept4(2) with SOCK_CLOEXEC or-ed into `flags`, retried on EINTR. `length` holds the capacity of
+// `address` on entry and the peer address's length on return.
+int AcceptFd(int fd, sockaddr_storage* address, socklen_t* length, int flags);
+// close(2), never retried: on Linux the fd is released even when close reports EINTR, and a retry
+// could close an fd that another thread has just been given. EINTR therefore counts as success, as
+// in CPython since PEP 475.
+int CloseFd(int fd);
+
+}  // namespace sockfd
+
+#endif  // SOCKFD_FD_H_

@@ -1,0 +1,114 @@
+// Moving bytes: read(2), write(2), send(2), recv(2), sendto(2), recvfrom(2). Each takes any
+// ArrayBufferView and touches only its own bytes (the first `length` of them); EINTR is retried.
+//
+// SIGPIPE: every send carries MSG_NOSIGNAL, so a reset peer gives EPIPE rather than a signal that would
+// kill the process whatever listeners the program has added or removed. write() on a socket is made as
+// send(fd, buf, len, MSG_NOSIGNAL), which send(2) documents as equivalent to write(2) but for the flag;
+// only an fd that is not a socket (ENOTSOCK) gets a real write(2).
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "addon.h"
+#include "args.h"
+#include "sockaddr.h"
+
+namespace sockfd {
+
+namespace {
+
+
+// Runs `call` until it stops failing with EINTR; returns its result or -errno.
+template <typename F>
+ssize_t Retry(F call) {
+  for (;;) {
+    ssize_t r = call();
+    if (r >= 0) return r;
+    int err = errno;
+    if (err != EINTR) return -err;
+  }
+}
+
+// read(fd, buf, length) -> bytes | -errno; 0 is end of stream.
+Napi::Value Read(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  View view = ToView(info[1], "buf");
+  size_t length = ToLength(info[2], "length", view);
+  return Result(info.Env(), Retry([&] { return read(fd, view.data, length); }));
+}
+
+// write(fd, buf, length) -> bytes | -errno.
+Napi::Value Write(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  View view = ToView(info[1], "buf");
+  size_t length = ToLength(info[2], "length", view);
+  ssize_t r = Retry([&] { return send(fd, view.data, length, MSG_NOSIGNAL); });
+  if (r == -ENOTSOCK) r = Retry([&] { return write(fd, view.data, length); });
+  return Result(info.Env(), r);
+}
+
+// send(fd, buf, length, flags) -> bytes | -errno.
+Napi::Value Send(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  int flags = ToInt32(info[3], "flags");
+  View view = ToView(info[1], "buf");
+  size_t length = ToLength(info[2], "length", view);
+  return Result(info.Env(), Retry([&] { return send(fd, view.data, length, flags | MSG_NOSIGNAL); }));
+}
+
+// recv(fd, buf, length, flags) -> bytes | -errno. With MSG_TRUNC the result may exceed `length`
+// (the datagram's real size, as the kernel reports it); only `length` bytes are ever written.
+Napi::Value Recv(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  int flags = ToInt32(info[3], "flags");
+  View view = ToView(info[1], "buf");
+  size_t length = ToLength(info[2], "length", view);
+  return Result(info.Env(), Retry([&] { return recv(fd, view.data, length, flags); }));
+}
+
+// sendto(fd, buf, length, flags, addr) -> bytes | -errno. The address is converted before the
+// buffer is looked at, since converting it may run JS getters.
+Napi::Value SendTo(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  int flags = ToInt32(info[3], "flags");
+  sockaddr_storage ss;
+  socklen_t len = SockaddrFromJs(info[4], "addr", &ss);
+  View view = ToView(info[1], "buf");
+  size_t length = ToLength(info[2], "length", view);
+  return Result(info.Env(), Retry([&] {
+    return sendto(fd, view.data, length, flags | MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&ss), len);
+  }));
+}
+
+// recvfrom(fd, buf, length, flags) -> { bytes, address } | -errno; address is null where the kernel
+// gives none (a connected stream socket).
+Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  int flags = ToInt32(info[3], "flags");
+  View view = ToView(info[1], "buf");
+  size_t length = ToLength(info[2], "length", view);
+  sockaddr_storage ss;
+  socklen_t len;
+  ssize_t r = Retry([&] {
+    len = sizeof ss;
+    return recvfrom(fd, view.data, length, flags, reinterpret_cast<sockaddr*>(&ss), &len);
+  });
+  if (r < 0) return Result(info.Env(), r);
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("bytes", Result(info.Env(), r));
+  out.Set("address", SockaddrToJs(info.Env(), &ss, len));
+  return out;
+}
+
+}  // namespace
+
+void InitIo(Napi::Env env, Napi::Object exports) {
+  exports.Set("read", Napi::Function::New(env, Read, "read"));
+  exports.Set("write", Napi::Function::New(env, Write, "write"));
+  exports.Set("send", Napi::Function::New(env, Send, "send"));
+  exports.Set("recv", Napi::Function::New(env, Recv, "recv"));
+  exports.Set("sendto", Napi::Function::New(env, SendTo, "sendto"));
+  exports.Set("recvfrom", Napi::Function::New(env, RecvFrom, "recvfrom"));
+}
+
+}  // namespace sockfd

@@ -1,0 +1,225 @@
+#include "sockaddr.h"
+
+#include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <linux/netlink.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/un.h>
+
+#include <cstddef>
+#include <cstring>
+#include <string>
+
+#include "args.h"
+
+namespace sockfd {
+
+namespace {
+
+std::string Field(const char* name, const char* field) { return std::string(name) + "." + field; }
+
+// A property of the address object; `required` fields that are undefined are a TypeError.
+Napi::Value Get(Napi::Object obj, const char* name, const char* field, bool required) {
+  Napi::Value v = obj.Get(field);
+  if (required && v.IsUndefined()) {
+    ThrowTypeError(obj.Env(), "The \"" + Field(name, field) + "\" property is required. Received undefined");
+  }
+  return v;
+}
+
+int64_t GetInteger(Napi::Object obj, const char* name, const char* field, bool required, int64_t min,
+                   int64_t max, int64_t fallback) {
+  Napi::Value v = Get(obj, name, field, required);
+  if (v.IsUndefined()) return fallback;
+  std::string full = Field(name, field);
+  return ToInteger(v, full.c_str(), min, max);
+}
+
+// The bytes of a string or ArrayBufferView property, copied out at once so that no later getter can
+// change them.
+std::string GetBytes(Napi::Object obj, const char* name, const char* field) {
+  Napi::Value v = Get(obj, name, field, true);
+  std::string full = Field(name, field);
+  if (v.IsString()) return v.As<Napi::String>().Utf8Value();
+  View view = ToView(v, full.c_str());
+  return std::string(reinterpret_cast<const char*>(view.data), view.length);
+}
+
+socklen_t Inet4FromJs(Napi::Object obj, const char* name, sockaddr_storage* storage) {
+  std::string full = Field(name, "address");
+  std::string address = ToUtf8(Get(obj, name, "address", true), full.c_str());
+  uint16_t port = static_cast<uint16_t>(GetInteger(obj, name, "port", true, 0, 65535, 0));
+  auto* sin = reinterpret_cast<sockaddr_in*>(storage);
+  sin->sin_family = AF_INET;
+  sin->sin_port = htons(port);
+  if (address.find('\0') != std::string::npos || inet_pton(AF_INET, address.c_str(), &sin->sin_addr) != 1) {
+    ThrowTypeError(obj.Env(), "The \"" + full + "\" property must be an IPv4 address literal. Received '" + address + "'",
+                   "ERR_INVALID_ARG_VALUE");
+  }
+  return sizeof(sockaddr_in);
+}
+
+socklen_t Inet6FromJs(Napi::Object obj, const char* name, sockaddr_storage* storage) {
+  std::string full = Field(name, "address");
+  std::string address = ToUtf8(Get(obj, name, "address", true), full.c_str());
+  uint16_t port = static_cast<uint16_t>(GetInteger(obj, name, "port", true, 0, 65535, 0));
+  uint32_t flowinfo = static_cast<uint32_t>(GetInteger(obj, name, "flowinfo", false, 0, 0xfffff, 0));
+  uint32_t scope = static_cast<uint32_t>(GetInteger(obj, name, "scopeId", false, 0, UINT32_MAX, 0));
+  auto* sin6 = reinterpret_cast<sockaddr_in6*>(storage);
+  sin6->sin6_family = AF_INET6;
+  sin6->sin6_port = htons(port);
+  sin6->sin6_flowinfo = htonl(flowinfo);
+  // A '%zone' suffix (fe80::1%eth0 or fe80::1%2) names the scope, as getaddrinfo accepts it.
+  size_t percent = address.find('%');
+  std::string host = address.substr(0, percent);
+  if (percent != std::string::npos) {
+    std::string zone = address.substr(percent + 1);
+    char* end = nullptr;
+    unsigned long numeric = zone.empty() ? 0 : std::strtoul(zone.c_str(), &end, 10);
+    if (!zone.empty() && end && *end == '\0' && numeric <= UINT32_MAX) {
+      scope = static_cast<uint32_t>(numeric);
+    } else if (zone.empty() || zone.find('\0') != std::string::npos || (scope = if_nametoindex(zone.c_str())) == 0) {
+      ThrowTypeError(obj.Env(), "The \"" + full + "\" property names an unknown zone. Received '" + address + "'",
+                     "ERR_INVALID_ARG_VALUE");
+    }
+  }
+  sin6->sin6_scope_id = scope;
+  if (host.find('\0') != std::string::npos || inet_pton(AF_INET6, host.c_str(), &sin6->sin6_addr) != 1) {
+    ThrowTypeError(obj.Env(), "The \"" + full + "\" property must be an IPv6 address literal. Received '" + address + "'",
+                   "ERR_INVALID_ARG_VALUE");
+  }
+  return sizeof(sockaddr_in6);
+}
+
+socklen_t UnixFromJs(Napi::Object obj, const char* name, sockaddr_storage* storage) {
+  std::string path = GetBytes(obj, name, "path");
+  auto* sun = reinterpret_cast<sockaddr_un*>(storage);
+  sun->sun_family = AF_UNIX;
+  bool abstract = !path.empty() && path[0] == '\0';
+  if (path.size() > sizeof(sun->sun_path)) {
+    ThrowRangeError(obj.Env(), "The \"" + Field(name, "path") + "\" property is too long: " + std::to_string(path.size()) +
+                                   " bytes, and sun_path holds " + std::to_string(sizeof(sun->sun_path)));
+  }
+  if (!abstract && path.find('\0') != std::string::npos) {
+    ThrowTypeError(obj.Env(), "The \"" + Field(name, "path") +
+                                  "\" property must not contain NUL bytes, except as the first byte of an abstract name",
+                   "ERR_INVALID_ARG_VALUE");
+  }
+  std::memcpy(sun->sun_path, path.data(), path.size());
+  socklen_t length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());
+  // A pathname carries its terminating NUL when there is room (storage is zeroed); an abstract name
+  // is exactly its bytes; '' is the unnamed address (autobind on bind).
+  if (!abstract && !path.empty() && path.size() < sizeof(sun->sun_path)) length += 1;
+  return length;
+}
+
+socklen_t PacketFromJs(Napi::Object obj, const char* name, sockaddr_storage* storage) {
+  auto* sll = reinterpret_cast<sockaddr_ll*>(storage);
+  sll->sll_family = AF_PACKET;
+  sll->sll_protocol = static_cast<uint16_t>(GetInteger(obj, name, "protocol", true, 0, 0xffff, 0));
+  sll->sll_ifindex = static_cast<int>(GetInteger(obj, name, "ifindex", true, 0, INT32_MAX, 0));
+  sll->sll_hatype = static_cast<uint16_t>(GetInteger(obj, name, "hatype", false, 0, 0xffff, 0));
+  sll->sll_pkttype = static_cast<uint8_t>(GetInteger(obj, name, "pkttype", false, 0, 0xff, 0));
+  std::string addr;
+  if (!Get(obj, name, "addr", false).IsUndefined()) addr = GetBytes(obj, name, "addr");
+  if (addr.size() > sizeof(sll->sll_addr)) {
+    ThrowRangeError(obj.Env(), "The \"" + Field(name, "addr") + "\" property is too long: " + std::to_string(addr.size()) +
+                                   " bytes, and sll_addr holds " + std::to_string(sizeof(sll->sll_addr)));
+  }
+  sll->sll_halen = static_cast<uint8_t>(
+      GetInteger(obj, name, "halen", false, 0, sizeof(sll->sll_addr), static_cast<int64_t>(addr.size())));
+  std::memcpy(sll->sll_addr, addr.data(), addr.size());
+  return sizeof(sockaddr_ll);
+}
+
+socklen_t NetlinkFromJs(Napi::Object obj, const char* name, sockaddr_storage* storage) {
+  auto* nl = reinterpret_cast<sockaddr_nl*>(storage);
+  nl->nl_family = AF_NETLINK;
+  nl->nl_pid = static_cast<uint32_t>(GetInteger(obj, name, "pid", false, 0, UINT32_MAX, 0));
+  nl->nl_groups = static_cast<uint32_t>(GetInteger(obj, name, "groups", false, 0, UINT32_MAX, 0));
+  return sizeof(sockaddr_nl);
+}
+
+void Set(Napi::Object obj, const char* key, double value) { obj.Set(key, Napi::Number::New(obj.Env(), value)); }
+
+}  // namespace
+
+socklen_t SockaddrFromJs(Napi::Value value, const char* name, sockaddr_storage* storage) {
+  Napi::Env env = value.Env();
+  if (!value.IsObject() || value.IsArray() || value.IsFunction()) {
+    ThrowTypeError(env, std::string("The \"") + name + "\" argument must be a SockAddr object. Received " + Describe(value));
+  }
+  Napi::Object obj = value.As<Napi::Object>();
+  std::memset(storage, 0, sizeof(*storage));
+  int family = static_cast<int>(GetInteger(obj, name, "family", true, 0, 0xffff, 0));
+  switch (family) {
+    case AF_INET: return Inet4FromJs(obj, name, storage);
+    case AF_INET6: return Inet6FromJs(obj, name, storage);
+    case AF_UNIX: return UnixFromJs(obj, name, storage);
+    case AF_PACKET: return PacketFromJs(obj, name, storage);
+    case AF_NETLINK: return NetlinkFromJs(obj, name, storage);
+    default:
+      ThrowRangeError(env, "The \"" + Field(name, "family") + "\" property must be AF_INET, AF_INET6, AF_UNIX, AF_PACKET or AF_NETLINK. Received " +
+                               std::to_string(family), "ERR_INVALID_ARG_VALUE");
+  }
+}
+
+Napi::Value SockaddrToJs(Napi::Env env, const sockaddr_storage* storage, socklen_t length) {
+  if (length < sizeof(sa_family_t)) return env.Null();
+  if (length > sizeof(*storage)) length = sizeof(*storage);
+  Napi::Object obj = Napi::Object::New(env);
+  int family = storage->ss_family;
+  Set(obj, "family", family);
+  char text[INET6_ADDRSTRLEN];
+  switch (family) {
+    case AF_INET: {
+      auto* sin = reinterpret_cast<const sockaddr_in*>(storage);
+      inet_ntop(AF_INET, &sin->sin_addr, text, sizeof text);
+      obj.Set("address", Napi::String::New(env, text));
+      Set(obj, "port", ntohs(sin->sin_port));
+      break;
+    }
+    case AF_INET6: {
+      auto* sin6 = reinterpret_cast<const sockaddr_in6*>(storage);
+      inet_ntop(AF_INET6, &sin6->sin6_addr, text, sizeof text);
+      obj.Set("address", Napi::String::New(env, text));
+      Set(obj, "port", ntohs(sin6->sin6_port));
+      Set(obj, "flowinfo", ntohl(sin6->sin6_flowinfo));
+      Set(obj, "scopeId", sin6->sin6_scope_id);
+      break;
+    }
+    case AF_UNIX: {
+      auto* sun = reinterpret_cast<const sockaddr_un*>(storage);
+      size_t n = length - offsetof(sockaddr_un, sun_path);
+      // A pathname ends at its first NUL; an abstract name (leading NUL) is all of its bytes.
+      if (n > 0 && sun->sun_path[0] != '\0') n = strnlen(sun->sun_path, n);
+      obj.Set("path", Napi::String::New(env, sun->sun_path, n));
+      break;
+    }
+    case AF_PACKET: {
+      auto* sll = reinterpret_cast<const sockaddr_ll*>(storage);
+      Set(obj, "protocol", sll->sll_protocol);
+      Set(obj, "ifindex", sll->sll_ifindex);
+      Set(obj, "hatype", sll->sll_hatype);
+      Set(obj, "pkttype", sll->sll_pkttype);
+      Set(obj, "halen", sll->sll_halen);
+      size_t halen = sll->sll_halen < sizeof(sll->sll_addr) ? sll->sll_halen : sizeof(sll->sll_addr);
+      obj.Set("addr", Napi::Buffer<uint8_t>::Copy(env, sll->sll_addr, halen));
+      break;
+    }
+    case AF_NETLINK: {
+      auto* nl = reinterpret_cast<const sockaddr_nl*>(storage);
+      Set(obj, "pid", nl->nl_pid);
+      Set(obj, "groups", nl->nl_groups);
+      break;
+    }
+    default: {
+      const uint8_t* bytes = reinterpret_cast<const uint8_t*>(storage) + sizeof(sa_family_t);
+      obj.Set("data", Napi::Buffer<uint8_t>::Copy(env, bytes, length - sizeof(sa_family_t)));
+    }
+  }
+  return obj;
+}
+
+}  // namespace sockfd

@@ -1,0 +1,162 @@
+// Creating and closing sockets and the calls that act on an fd as a whole: socket(2), socketpair(2),
+// close(2), shutdown(2), fcntl(2), ioctl(2) for the integer socket ioctls, and poll(2).
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "addon.h"
+#include "args.h"
+#include "fd.h"
+
+namespace sockfd {
+
+namespace {
+
+
+// socket(domain, type, protocol) -> fd | -errno; corresponds to socket(2).
+Napi::Value Socket(const Napi::CallbackInfo& info) {
+  int domain = ToInt32(info[0], "domain");
+  int type = ToInt32(info[1], "type");
+  int protocol = ToInt32(info[2], "protocol");
+  return Result(info.Env(), NewSocket(domain, type, protocol));
+}
+
+// socketpair(domain, type, protocol) -> [fd, fd] | -errno; corresponds to socketpair(2).
+Napi::Value SocketPair(const Napi::CallbackInfo& info) {
+  int domain = ToInt32(info[0], "domain");
+  int type = ToInt32(info[1], "type");
+  int protocol = ToInt32(info[2], "protocol");
+  int fds[2];
+  int r = NewSocketPair(domain, type, protocol, fds);
+  if (r < 0) return Result(info.Env(), r);
+  Napi::Array pair = Napi::Array::New(info.Env(), 2);
+  pair.Set(0u, Result(info.Env(), fds[0]));
+  pair.Set(1u, Result(info.Env(), fds[1]));
+  return pair;
+}
+
+// close(fd) -> 0 | -errno; corresponds to close(2).
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  return Result(info.Env(), CloseFd(ArgFd(info, 0)));
+}
+
+// shutdown(fd, how) -> 0 | -errno; corresponds to shutdown(2).
+Napi::Value Shutdown(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  int how = ToInt32(info[1], "how");
+  return Result(info.Env(), shutdown(fd, how) < 0 ? -errno : 0);
+}
+
+// fcntl(fd, cmd, arg) -> value | -errno; corresponds to fcntl(2) for F_GETFD, F_SETFD, F_GETFL and
+// F_SETFL only: the other commands create fds or take pointers, and are not offered.
+Napi::Value Fcntl(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  int cmd = ToInt32(info[1], "cmd");
+  int r;
+  switch (cmd) {
+    case F_GETFD:
+    case F_GETFL:
+      do r = fcntl(fd, cmd); while (r < 0 && errno == EINTR);
+      break;
+    case F_SETFD:
+    case F_SETFL: {
+      int arg = ToInt32(info[2], "arg");
+      do r = fcntl(fd, cmd, arg); while (r < 0 && errno == EINTR);
+      break;
+    }
+    default:
+      ThrowRangeError(info.Env(), "The \"cmd\" argument must be F_GETFD, F_SETFD, F_GETFL or F_SETFL. Received " +
+                                      std::to_string(cmd), "ERR_INVALID_ARG_VALUE");
+  }
+  return Result(info.Env(), r < 0 ? -errno : r);
+}
+
+// ioctl(fd, request) -> value | -errno; corresponds to ioctl(2) for the socket ioctls whose argument
+// is a single int written by the kernel. Others could write any amount of memory and are refused.
+Napi::Value Ioctl(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  int64_t request = ToInteger(info[1], "request", 0, UINT32_MAX);
+  switch (request) {
+    case FIONREAD:  // also SIOCINQ
+    case SIOCOUTQ:
+    case SIOCOUTQNSD:
+    case SIOCATMARK:
+      break;
+    default:
+      ThrowRangeError(info.Env(), "The \"request\" argument must be FIONREAD (SIOCINQ), SIOCOUTQ, SIOCOUTQNSD or SIOCATMARK. Received " +
+                                      std::to_string(request), "ERR_INVALID_ARG_VALUE");
+  }
+  int value = 0;
+  if (ioctl(fd, static_cast<unsigned long>(request), &value) < 0) return Result(info.Env(), -errno);
+  return Result(info.Env(), value);
+}
+
+int64_t NowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+// poll(fds, timeout) -> [{ fd, revents }] | -errno; corresponds to poll(2). The result has one entry
+// per input entry, in order. EINTR is retried with the time that remains, so a signal neither ends
+// the wait early nor stretches it.
+Napi::Value Poll(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray()) {
+    ThrowTypeError(env, "The \"fds\" argument must be an array of { fd, events }. Received " + Describe(info[0]));
+  }
+  Napi::Array list = info[0].As<Napi::Array>();
+  uint32_t count = list.Length();
+  if (count > 1u << 20) ThrowRangeError(env, "The \"fds\" argument has more than 1048576 entries");
+  int timeout = static_cast<int>(ToInteger(info[1], "timeout", -1, INT32_MAX));
+  std::vector<pollfd> fds(count);
+  for (uint32_t i = 0; i < count; i++) {
+    Napi::Value item = list.Get(i);
+    std::string at = "fds[" + std::to_string(i) + "]";
+    if (!item.IsObject()) ThrowTypeError(env, "The \"" + at + "\" element must be an object. Received " + Describe(item));
+    Napi::Object entry = item.As<Napi::Object>();
+    fds[i].fd = ToFd(entry.Get("fd"), (at + ".fd").c_str());
+    fds[i].events = static_cast<short>(ToInteger(entry.Get("events"), (at + ".events").c_str(), 0, 0xffff));
+    fds[i].revents = 0;
+  }
+  int64_t deadline = timeout >= 0 ? NowMs() + timeout : 0;
+  int r;
+  for (;;) {
+    r = poll(fds.data(), count, timeout);
+    if (r >= 0 || errno != EINTR) break;
+    if (timeout > 0) {
+      int64_t left = deadline - NowMs();
+      timeout = left > 0 ? static_cast<int>(left) : 0;
+    }
+  }
+  if (r < 0) return Result(env, -errno);
+  Napi::Array out = Napi::Array::New(env, count);
+  for (uint32_t i = 0; i < count; i++) {
+    Napi::Object entry = Napi::Object::New(env);
+    entry.Set("fd", Napi::Number::New(env, fds[i].fd));
+    entry.Set("revents", Napi::Number::New(env, static_cast<uint16_t>(fds[i].revents)));
+    out.Set(i, entry);
+  }
+  return out;
+}
+
+}  // namespace
+
+void InitSocket(Napi::Env env, Napi::Object exports) {
+  exports.Set("socket", Napi::Function::New(env, Socket, "socket"));
+  exports.Set("socketpair", Napi::Function::New(env, SocketPair, "socketpair"));
+  exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("shutdown", Napi::Function::New(env, Shutdown, "shutdown"));
+  exports.Set("fcntl", Napi::Function::New(env, Fcntl, "fcntl"));
+  exports.Set("ioctl", Napi::Function::New(env, Ioctl, "ioctl"));
+  exports.Set("poll", Napi::Function::New(env, Poll, "poll"));
+}
+
+}  // namespace sockfd

@@ -1,0 +1,52 @@
+// Socket options: getsockopt(2) and setsockopt(2). The native layer moves bytes only; the
+// TypeScript layer decides how a value is presented (an int, a Buffer, or later a typed object).
+#include <errno.h>
+#include <sys/socket.h>
+
+#include "addon.h"
+#include "args.h"
+
+namespace sockfd {
+
+namespace {
+
+
+// getsockopt(fd, level, name, out) -> bytes written | -errno; corresponds to getsockopt(2), with
+// `out` (an ArrayBufferView) as optval and its byte length as optlen.
+Napi::Value GetSockOpt(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  int level = ToInt32(info[1], "level");
+  int name = ToInt32(info[2], "name");
+  View view = ToView(info[3], "out");
+  socklen_t len = static_cast<socklen_t>(view.length);
+  if (getsockopt(fd, level, name, view.data, &len) < 0) return Result(info.Env(), -errno);
+  // Some options report the length they would have needed; never claim more than was written.
+  return Result(info.Env(), static_cast<int>(len < view.length ? len : view.length));
+}
+
+// setsockopt(fd, level, name, value) -> 0 | -errno; corresponds to setsockopt(2). `value` is an
+// int32 (passed as a C int), a boolean (1 or 0), or an ArrayBufferView passed as raw bytes.
+Napi::Value SetSockOpt(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  int level = ToInt32(info[1], "level");
+  int name = ToInt32(info[2], "name");
+  Napi::Value value = info[3];
+  int r;
+  if (value.IsNumber() || value.IsBoolean()) {
+    int n = value.IsBoolean() ? (value.As<Napi::Boolean>().Value() ? 1 : 0) : ToInt32(value, "value");
+    r = setsockopt(fd, level, name, &n, sizeof n);
+  } else {
+    View view = ToView(value, "value");
+    r = setsockopt(fd, level, name, view.data, static_cast<socklen_t>(view.length));
+  }
+  return Result(info.Env(), r < 0 ? -errno : 0);
+}
+
+}  // namespace
+
+void InitSockopt(Napi::Env env, Napi::Object exports) {
+  exports.Set("getsockopt", Napi::Function::New(env, GetSockOpt, "getsockopt"));
+  exports.Set("setsockopt", Napi::Function::New(env, SetSockOpt, "setsockopt"));
+}
+
+}  // namespace sockfd

@@ -31,7 +31,7 @@ export function renderTs(names) {
     "import { constants } from './constants.js';",
     '',
   ];
-  for (const n of names) lines.push(`/** \`${n}\` from the system headers (undefined where they do not define it). */`, `export const ${n}: number = constants.${n};`);
+  for (const n of names) lines.push(`/** \`${n}\` from the system headers (undefined where they do not define it). */`, `export const ${n} = constants.${n} as number;`);
   return lines.join('\n') + '\n';
 }
 

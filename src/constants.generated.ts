@@ -2,1058 +2,1058 @@
 import { constants } from './constants.js';
 
 /** `AF_UNSPEC` from the system headers (undefined where they do not define it). */
-export const AF_UNSPEC: number = constants.AF_UNSPEC;
+export const AF_UNSPEC = constants.AF_UNSPEC as number;
 /** `AF_UNIX` from the system headers (undefined where they do not define it). */
-export const AF_UNIX: number = constants.AF_UNIX;
+export const AF_UNIX = constants.AF_UNIX as number;
 /** `AF_LOCAL` from the system headers (undefined where they do not define it). */
-export const AF_LOCAL: number = constants.AF_LOCAL;
+export const AF_LOCAL = constants.AF_LOCAL as number;
 /** `AF_INET` from the system headers (undefined where they do not define it). */
-export const AF_INET: number = constants.AF_INET;
+export const AF_INET = constants.AF_INET as number;
 /** `AF_INET6` from the system headers (undefined where they do not define it). */
-export const AF_INET6: number = constants.AF_INET6;
+export const AF_INET6 = constants.AF_INET6 as number;
 /** `AF_PACKET` from the system headers (undefined where they do not define it). */
-export const AF_PACKET: number = constants.AF_PACKET;
+export const AF_PACKET = constants.AF_PACKET as number;
 /** `AF_NETLINK` from the system headers (undefined where they do not define it). */
-export const AF_NETLINK: number = constants.AF_NETLINK;
+export const AF_NETLINK = constants.AF_NETLINK as number;
 /** `AF_BLUETOOTH` from the system headers (undefined where they do not define it). */
-export const AF_BLUETOOTH: number = constants.AF_BLUETOOTH;
+export const AF_BLUETOOTH = constants.AF_BLUETOOTH as number;
 /** `AF_CAN` from the system headers (undefined where they do not define it). */
-export const AF_CAN: number = constants.AF_CAN;
+export const AF_CAN = constants.AF_CAN as number;
 /** `AF_TIPC` from the system headers (undefined where they do not define it). */
-export const AF_TIPC: number = constants.AF_TIPC;
+export const AF_TIPC = constants.AF_TIPC as number;
 /** `AF_VSOCK` from the system headers (undefined where they do not define it). */
-export const AF_VSOCK: number = constants.AF_VSOCK;
+export const AF_VSOCK = constants.AF_VSOCK as number;
 /** `AF_ALG` from the system headers (undefined where they do not define it). */
-export const AF_ALG: number = constants.AF_ALG;
+export const AF_ALG = constants.AF_ALG as number;
 /** `AF_XDP` from the system headers (undefined where they do not define it). */
-export const AF_XDP: number = constants.AF_XDP;
+export const AF_XDP = constants.AF_XDP as number;
 /** `AF_KEY` from the system headers (undefined where they do not define it). */
-export const AF_KEY: number = constants.AF_KEY;
+export const AF_KEY = constants.AF_KEY as number;
 /** `AF_APPLETALK` from the system headers (undefined where they do not define it). */
-export const AF_APPLETALK: number = constants.AF_APPLETALK;
+export const AF_APPLETALK = constants.AF_APPLETALK as number;
 /** `AF_IPX` from the system headers (undefined where they do not define it). */
-export const AF_IPX: number = constants.AF_IPX;
+export const AF_IPX = constants.AF_IPX as number;
 /** `AF_X25` from the system headers (undefined where they do not define it). */
-export const AF_X25: number = constants.AF_X25;
+export const AF_X25 = constants.AF_X25 as number;
 /** `AF_AX25` from the system headers (undefined where they do not define it). */
-export const AF_AX25: number = constants.AF_AX25;
+export const AF_AX25 = constants.AF_AX25 as number;
 /** `AF_BRIDGE` from the system headers (undefined where they do not define it). */
-export const AF_BRIDGE: number = constants.AF_BRIDGE;
+export const AF_BRIDGE = constants.AF_BRIDGE as number;
 /** `AF_RDS` from the system headers (undefined where they do not define it). */
-export const AF_RDS: number = constants.AF_RDS;
+export const AF_RDS = constants.AF_RDS as number;
 /** `AF_LLC` from the system headers (undefined where they do not define it). */
-export const AF_LLC: number = constants.AF_LLC;
+export const AF_LLC = constants.AF_LLC as number;
 /** `AF_IB` from the system headers (undefined where they do not define it). */
-export const AF_IB: number = constants.AF_IB;
+export const AF_IB = constants.AF_IB as number;
 /** `AF_MPLS` from the system headers (undefined where they do not define it). */
-export const AF_MPLS: number = constants.AF_MPLS;
+export const AF_MPLS = constants.AF_MPLS as number;
 /** `AF_NFC` from the system headers (undefined where they do not define it). */
-export const AF_NFC: number = constants.AF_NFC;
+export const AF_NFC = constants.AF_NFC as number;
 /** `AF_IEEE802154` from the system headers (undefined where they do not define it). */
-export const AF_IEEE802154: number = constants.AF_IEEE802154;
+export const AF_IEEE802154 = constants.AF_IEEE802154 as number;
 /** `AF_PPPOX` from the system headers (undefined where they do not define it). */
-export const AF_PPPOX: number = constants.AF_PPPOX;
+export const AF_PPPOX = constants.AF_PPPOX as number;
 /** `AF_QIPCRTR` from the system headers (undefined where they do not define it). */
-export const AF_QIPCRTR: number = constants.AF_QIPCRTR;
+export const AF_QIPCRTR = constants.AF_QIPCRTR as number;
 /** `AF_SMC` from the system headers (undefined where they do not define it). */
-export const AF_SMC: number = constants.AF_SMC;
+export const AF_SMC = constants.AF_SMC as number;
 /** `AF_MCTP` from the system headers (undefined where they do not define it). */
-export const AF_MCTP: number = constants.AF_MCTP;
+export const AF_MCTP = constants.AF_MCTP as number;
 /** `AF_MAX` from the system headers (undefined where they do not define it). */
-export const AF_MAX: number = constants.AF_MAX;
+export const AF_MAX = constants.AF_MAX as number;
 /** `SOCK_STREAM` from the system headers (undefined where they do not define it). */
-export const SOCK_STREAM: number = constants.SOCK_STREAM;
+export const SOCK_STREAM = constants.SOCK_STREAM as number;
 /** `SOCK_DGRAM` from the system headers (undefined where they do not define it). */
-export const SOCK_DGRAM: number = constants.SOCK_DGRAM;
+export const SOCK_DGRAM = constants.SOCK_DGRAM as number;
 /** `SOCK_RAW` from the system headers (undefined where they do not define it). */
-export const SOCK_RAW: number = constants.SOCK_RAW;
+export const SOCK_RAW = constants.SOCK_RAW as number;
 /** `SOCK_SEQPACKET` from the system headers (undefined where they do not define it). */
-export const SOCK_SEQPACKET: number = constants.SOCK_SEQPACKET;
+export const SOCK_SEQPACKET = constants.SOCK_SEQPACKET as number;
 /** `SOCK_RDM` from the system headers (undefined where they do not define it). */
-export const SOCK_RDM: number = constants.SOCK_RDM;
+export const SOCK_RDM = constants.SOCK_RDM as number;
 /** `SOCK_PACKET` from the system headers (undefined where they do not define it). */
-export const SOCK_PACKET: number = constants.SOCK_PACKET;
+export const SOCK_PACKET = constants.SOCK_PACKET as number;
 /** `SOCK_NONBLOCK` from the system headers (undefined where they do not define it). */
-export const SOCK_NONBLOCK: number = constants.SOCK_NONBLOCK;
+export const SOCK_NONBLOCK = constants.SOCK_NONBLOCK as number;
 /** `SOCK_CLOEXEC` from the system headers (undefined where they do not define it). */
-export const SOCK_CLOEXEC: number = constants.SOCK_CLOEXEC;
+export const SOCK_CLOEXEC = constants.SOCK_CLOEXEC as number;
 /** `IPPROTO_IP` from the system headers (undefined where they do not define it). */
-export const IPPROTO_IP: number = constants.IPPROTO_IP;
+export const IPPROTO_IP = constants.IPPROTO_IP as number;
 /** `IPPROTO_HOPOPTS` from the system headers (undefined where they do not define it). */
-export const IPPROTO_HOPOPTS: number = constants.IPPROTO_HOPOPTS;
+export const IPPROTO_HOPOPTS = constants.IPPROTO_HOPOPTS as number;
 /** `IPPROTO_ICMP` from the system headers (undefined where they do not define it). */
-export const IPPROTO_ICMP: number = constants.IPPROTO_ICMP;
+export const IPPROTO_ICMP = constants.IPPROTO_ICMP as number;
 /** `IPPROTO_IGMP` from the system headers (undefined where they do not define it). */
-export const IPPROTO_IGMP: number = constants.IPPROTO_IGMP;
+export const IPPROTO_IGMP = constants.IPPROTO_IGMP as number;
 /** `IPPROTO_IPIP` from the system headers (undefined where they do not define it). */
-export const IPPROTO_IPIP: number = constants.IPPROTO_IPIP;
+export const IPPROTO_IPIP = constants.IPPROTO_IPIP as number;
 /** `IPPROTO_TCP` from the system headers (undefined where they do not define it). */
-export const IPPROTO_TCP: number = constants.IPPROTO_TCP;
+export const IPPROTO_TCP = constants.IPPROTO_TCP as number;
 /** `IPPROTO_EGP` from the system headers (undefined where they do not define it). */
-export const IPPROTO_EGP: number = constants.IPPROTO_EGP;
+export const IPPROTO_EGP = constants.IPPROTO_EGP as number;
 /** `IPPROTO_PUP` from the system headers (undefined where they do not define it). */
-export const IPPROTO_PUP: number = constants.IPPROTO_PUP;
+export const IPPROTO_PUP = constants.IPPROTO_PUP as number;
 /** `IPPROTO_UDP` from the system headers (undefined where they do not define it). */
-export const IPPROTO_UDP: number = constants.IPPROTO_UDP;
+export const IPPROTO_UDP = constants.IPPROTO_UDP as number;
 /** `IPPROTO_IDP` from the system headers (undefined where they do not define it). */
-export const IPPROTO_IDP: number = constants.IPPROTO_IDP;
+export const IPPROTO_IDP = constants.IPPROTO_IDP as number;
 /** `IPPROTO_TP` from the system headers (undefined where they do not define it). */
-export const IPPROTO_TP: number = constants.IPPROTO_TP;
+export const IPPROTO_TP = constants.IPPROTO_TP as number;
 /** `IPPROTO_DCCP` from the system headers (undefined where they do not define it). */
-export const IPPROTO_DCCP: number = constants.IPPROTO_DCCP;
+export const IPPROTO_DCCP = constants.IPPROTO_DCCP as number;
 /** `IPPROTO_IPV6` from the system headers (undefined where they do not define it). */
-export const IPPROTO_IPV6: number = constants.IPPROTO_IPV6;
+export const IPPROTO_IPV6 = constants.IPPROTO_IPV6 as number;
 /** `IPPROTO_ROUTING` from the system headers (undefined where they do not define it). */
-export const IPPROTO_ROUTING: number = constants.IPPROTO_ROUTING;
+export const IPPROTO_ROUTING = constants.IPPROTO_ROUTING as number;
 /** `IPPROTO_FRAGMENT` from the system headers (undefined where they do not define it). */
-export const IPPROTO_FRAGMENT: number = constants.IPPROTO_FRAGMENT;
+export const IPPROTO_FRAGMENT = constants.IPPROTO_FRAGMENT as number;
 /** `IPPROTO_RSVP` from the system headers (undefined where they do not define it). */
-export const IPPROTO_RSVP: number = constants.IPPROTO_RSVP;
+export const IPPROTO_RSVP = constants.IPPROTO_RSVP as number;
 /** `IPPROTO_GRE` from the system headers (undefined where they do not define it). */
-export const IPPROTO_GRE: number = constants.IPPROTO_GRE;
+export const IPPROTO_GRE = constants.IPPROTO_GRE as number;
 /** `IPPROTO_ESP` from the system headers (undefined where they do not define it). */
-export const IPPROTO_ESP: number = constants.IPPROTO_ESP;
+export const IPPROTO_ESP = constants.IPPROTO_ESP as number;
 /** `IPPROTO_AH` from the system headers (undefined where they do not define it). */
-export const IPPROTO_AH: number = constants.IPPROTO_AH;
+export const IPPROTO_AH = constants.IPPROTO_AH as number;
 /** `IPPROTO_ICMPV6` from the system headers (undefined where they do not define it). */
-export const IPPROTO_ICMPV6: number = constants.IPPROTO_ICMPV6;
+export const IPPROTO_ICMPV6 = constants.IPPROTO_ICMPV6 as number;
 /** `IPPROTO_NONE` from the system headers (undefined where they do not define it). */
-export const IPPROTO_NONE: number = constants.IPPROTO_NONE;
+export const IPPROTO_NONE = constants.IPPROTO_NONE as number;
 /** `IPPROTO_DSTOPTS` from the system headers (undefined where they do not define it). */
-export const IPPROTO_DSTOPTS: number = constants.IPPROTO_DSTOPTS;
+export const IPPROTO_DSTOPTS = constants.IPPROTO_DSTOPTS as number;
 /** `IPPROTO_MTP` from the system headers (undefined where they do not define it). */
-export const IPPROTO_MTP: number = constants.IPPROTO_MTP;
+export const IPPROTO_MTP = constants.IPPROTO_MTP as number;
 /** `IPPROTO_ENCAP` from the system headers (undefined where they do not define it). */
-export const IPPROTO_ENCAP: number = constants.IPPROTO_ENCAP;
+export const IPPROTO_ENCAP = constants.IPPROTO_ENCAP as number;
 /** `IPPROTO_PIM` from the system headers (undefined where they do not define it). */
-export const IPPROTO_PIM: number = constants.IPPROTO_PIM;
+export const IPPROTO_PIM = constants.IPPROTO_PIM as number;
 /** `IPPROTO_COMP` from the system headers (undefined where they do not define it). */
-export const IPPROTO_COMP: number = constants.IPPROTO_COMP;
+export const IPPROTO_COMP = constants.IPPROTO_COMP as number;
 /** `IPPROTO_SCTP` from the system headers (undefined where they do not define it). */
-export const IPPROTO_SCTP: number = constants.IPPROTO_SCTP;
+export const IPPROTO_SCTP = constants.IPPROTO_SCTP as number;
 /** `IPPROTO_UDPLITE` from the system headers (undefined where they do not define it). */
-export const IPPROTO_UDPLITE: number = constants.IPPROTO_UDPLITE;
+export const IPPROTO_UDPLITE = constants.IPPROTO_UDPLITE as number;
 /** `IPPROTO_MPLS` from the system headers (undefined where they do not define it). */
-export const IPPROTO_MPLS: number = constants.IPPROTO_MPLS;
+export const IPPROTO_MPLS = constants.IPPROTO_MPLS as number;
 /** `IPPROTO_ETHERNET` from the system headers (undefined where they do not define it). */
-export const IPPROTO_ETHERNET: number = constants.IPPROTO_ETHERNET;
+export const IPPROTO_ETHERNET = constants.IPPROTO_ETHERNET as number;
 /** `IPPROTO_RAW` from the system headers (undefined where they do not define it). */
-export const IPPROTO_RAW: number = constants.IPPROTO_RAW;
+export const IPPROTO_RAW = constants.IPPROTO_RAW as number;
 /** `IPPROTO_MPTCP` from the system headers (undefined where they do not define it). */
-export const IPPROTO_MPTCP: number = constants.IPPROTO_MPTCP;
+export const IPPROTO_MPTCP = constants.IPPROTO_MPTCP as number;
 /** `IPPROTO_MH` from the system headers (undefined where they do not define it). */
-export const IPPROTO_MH: number = constants.IPPROTO_MH;
+export const IPPROTO_MH = constants.IPPROTO_MH as number;
 /** `SOL_SOCKET` from the system headers (undefined where they do not define it). */
-export const SOL_SOCKET: number = constants.SOL_SOCKET;
+export const SOL_SOCKET = constants.SOL_SOCKET as number;
 /** `SOL_IP` from the system headers (undefined where they do not define it). */
-export const SOL_IP: number = constants.SOL_IP;
+export const SOL_IP = constants.SOL_IP as number;
 /** `SOL_IPV6` from the system headers (undefined where they do not define it). */
-export const SOL_IPV6: number = constants.SOL_IPV6;
+export const SOL_IPV6 = constants.SOL_IPV6 as number;
 /** `SOL_TCP` from the system headers (undefined where they do not define it). */
-export const SOL_TCP: number = constants.SOL_TCP;
+export const SOL_TCP = constants.SOL_TCP as number;
 /** `SOL_UDP` from the system headers (undefined where they do not define it). */
-export const SOL_UDP: number = constants.SOL_UDP;
+export const SOL_UDP = constants.SOL_UDP as number;
 /** `SOL_RAW` from the system headers (undefined where they do not define it). */
-export const SOL_RAW: number = constants.SOL_RAW;
+export const SOL_RAW = constants.SOL_RAW as number;
 /** `SOL_ICMPV6` from the system headers (undefined where they do not define it). */
-export const SOL_ICMPV6: number = constants.SOL_ICMPV6;
+export const SOL_ICMPV6 = constants.SOL_ICMPV6 as number;
 /** `SOL_PACKET` from the system headers (undefined where they do not define it). */
-export const SOL_PACKET: number = constants.SOL_PACKET;
+export const SOL_PACKET = constants.SOL_PACKET as number;
 /** `SOL_NETLINK` from the system headers (undefined where they do not define it). */
-export const SOL_NETLINK: number = constants.SOL_NETLINK;
+export const SOL_NETLINK = constants.SOL_NETLINK as number;
 /** `SOL_ALG` from the system headers (undefined where they do not define it). */
-export const SOL_ALG: number = constants.SOL_ALG;
+export const SOL_ALG = constants.SOL_ALG as number;
 /** `SOL_TIPC` from the system headers (undefined where they do not define it). */
-export const SOL_TIPC: number = constants.SOL_TIPC;
+export const SOL_TIPC = constants.SOL_TIPC as number;
 /** `SOL_XDP` from the system headers (undefined where they do not define it). */
-export const SOL_XDP: number = constants.SOL_XDP;
+export const SOL_XDP = constants.SOL_XDP as number;
 /** `SO_DEBUG` from the system headers (undefined where they do not define it). */
-export const SO_DEBUG: number = constants.SO_DEBUG;
+export const SO_DEBUG = constants.SO_DEBUG as number;
 /** `SO_REUSEADDR` from the system headers (undefined where they do not define it). */
-export const SO_REUSEADDR: number = constants.SO_REUSEADDR;
+export const SO_REUSEADDR = constants.SO_REUSEADDR as number;
 /** `SO_TYPE` from the system headers (undefined where they do not define it). */
-export const SO_TYPE: number = constants.SO_TYPE;
+export const SO_TYPE = constants.SO_TYPE as number;
 /** `SO_ERROR` from the system headers (undefined where they do not define it). */
-export const SO_ERROR: number = constants.SO_ERROR;
+export const SO_ERROR = constants.SO_ERROR as number;
 /** `SO_DONTROUTE` from the system headers (undefined where they do not define it). */
-export const SO_DONTROUTE: number = constants.SO_DONTROUTE;
+export const SO_DONTROUTE = constants.SO_DONTROUTE as number;
 /** `SO_BROADCAST` from the system headers (undefined where they do not define it). */
-export const SO_BROADCAST: number = constants.SO_BROADCAST;
+export const SO_BROADCAST = constants.SO_BROADCAST as number;
 /** `SO_SNDBUF` from the system headers (undefined where they do not define it). */
-export const SO_SNDBUF: number = constants.SO_SNDBUF;
+export const SO_SNDBUF = constants.SO_SNDBUF as number;
 /** `SO_RCVBUF` from the system headers (undefined where they do not define it). */
-export const SO_RCVBUF: number = constants.SO_RCVBUF;
+export const SO_RCVBUF = constants.SO_RCVBUF as number;
 /** `SO_SNDBUFFORCE` from the system headers (undefined where they do not define it). */
-export const SO_SNDBUFFORCE: number = constants.SO_SNDBUFFORCE;
+export const SO_SNDBUFFORCE = constants.SO_SNDBUFFORCE as number;
 /** `SO_RCVBUFFORCE` from the system headers (undefined where they do not define it). */
-export const SO_RCVBUFFORCE: number = constants.SO_RCVBUFFORCE;
+export const SO_RCVBUFFORCE = constants.SO_RCVBUFFORCE as number;
 /** `SO_KEEPALIVE` from the system headers (undefined where they do not define it). */
-export const SO_KEEPALIVE: number = constants.SO_KEEPALIVE;
+export const SO_KEEPALIVE = constants.SO_KEEPALIVE as number;
 /** `SO_OOBINLINE` from the system headers (undefined where they do not define it). */
-export const SO_OOBINLINE: number = constants.SO_OOBINLINE;
+export const SO_OOBINLINE = constants.SO_OOBINLINE as number;
 /** `SO_NO_CHECK` from the system headers (undefined where they do not define it). */
-export const SO_NO_CHECK: number = constants.SO_NO_CHECK;
+export const SO_NO_CHECK = constants.SO_NO_CHECK as number;
 /** `SO_PRIORITY` from the system headers (undefined where they do not define it). */
-export const SO_PRIORITY: number = constants.SO_PRIORITY;
+export const SO_PRIORITY = constants.SO_PRIORITY as number;
 /** `SO_LINGER` from the system headers (undefined where they do not define it). */
-export const SO_LINGER: number = constants.SO_LINGER;
+export const SO_LINGER = constants.SO_LINGER as number;
 /** `SO_BSDCOMPAT` from the system headers (undefined where they do not define it). */
-export const SO_BSDCOMPAT: number = constants.SO_BSDCOMPAT;
+export const SO_BSDCOMPAT = constants.SO_BSDCOMPAT as number;
 /** `SO_REUSEPORT` from the system headers (undefined where they do not define it). */
-export const SO_REUSEPORT: number = constants.SO_REUSEPORT;
+export const SO_REUSEPORT = constants.SO_REUSEPORT as number;
 /** `SO_PASSCRED` from the system headers (undefined where they do not define it). */
-export const SO_PASSCRED: number = constants.SO_PASSCRED;
+export const SO_PASSCRED = constants.SO_PASSCRED as number;
 /** `SO_PEERCRED` from the system headers (undefined where they do not define it). */
-export const SO_PEERCRED: number = constants.SO_PEERCRED;
+export const SO_PEERCRED = constants.SO_PEERCRED as number;
 /** `SO_RCVLOWAT` from the system headers (undefined where they do not define it). */
-export const SO_RCVLOWAT: number = constants.SO_RCVLOWAT;
+export const SO_RCVLOWAT = constants.SO_RCVLOWAT as number;
 /** `SO_SNDLOWAT` from the system headers (undefined where they do not define it). */
-export const SO_SNDLOWAT: number = constants.SO_SNDLOWAT;
+export const SO_SNDLOWAT = constants.SO_SNDLOWAT as number;
 /** `SO_RCVTIMEO` from the system headers (undefined where they do not define it). */
-export const SO_RCVTIMEO: number = constants.SO_RCVTIMEO;
+export const SO_RCVTIMEO = constants.SO_RCVTIMEO as number;
 /** `SO_SNDTIMEO` from the system headers (undefined where they do not define it). */
-export const SO_SNDTIMEO: number = constants.SO_SNDTIMEO;
+export const SO_SNDTIMEO = constants.SO_SNDTIMEO as number;
 /** `SO_BINDTODEVICE` from the system headers (undefined where they do not define it). */
-export const SO_BINDTODEVICE: number = constants.SO_BINDTODEVICE;
+export const SO_BINDTODEVICE = constants.SO_BINDTODEVICE as number;
 /** `SO_BINDTOIFINDEX` from the system headers (undefined where they do not define it). */
-export const SO_BINDTOIFINDEX: number = constants.SO_BINDTOIFINDEX;
+export const SO_BINDTOIFINDEX = constants.SO_BINDTOIFINDEX as number;
 /** `SO_ATTACH_FILTER` from the system headers (undefined where they do not define it). */
-export const SO_ATTACH_FILTER: number = constants.SO_ATTACH_FILTER;
+export const SO_ATTACH_FILTER = constants.SO_ATTACH_FILTER as number;
 /** `SO_DETACH_FILTER` from the system headers (undefined where they do not define it). */
-export const SO_DETACH_FILTER: number = constants.SO_DETACH_FILTER;
+export const SO_DETACH_FILTER = constants.SO_DETACH_FILTER as number;
 /** `SO_LOCK_FILTER` from the system headers (undefined where they do not define it). */
-export const SO_LOCK_FILTER: number = constants.SO_LOCK_FILTER;
+export const SO_LOCK_FILTER = constants.SO_LOCK_FILTER as number;
 /** `SO_GET_FILTER` from the system headers (undefined where they do not define it). */
-export const SO_GET_FILTER: number = constants.SO_GET_FILTER;
+export const SO_GET_FILTER = constants.SO_GET_FILTER as number;
 /** `SO_PEERNAME` from the system headers (undefined where they do not define it). */
-export const SO_PEERNAME: number = constants.SO_PEERNAME;
+export const SO_PEERNAME = constants.SO_PEERNAME as number;
 /** `SO_TIMESTAMP` from the system headers (undefined where they do not define it). */
-export const SO_TIMESTAMP: number = constants.SO_TIMESTAMP;
+export const SO_TIMESTAMP = constants.SO_TIMESTAMP as number;
 /** `SO_TIMESTAMPNS` from the system headers (undefined where they do not define it). */
-export const SO_TIMESTAMPNS: number = constants.SO_TIMESTAMPNS;
+export const SO_TIMESTAMPNS = constants.SO_TIMESTAMPNS as number;
 /** `SO_TIMESTAMPING` from the system headers (undefined where they do not define it). */
-export const SO_TIMESTAMPING: number = constants.SO_TIMESTAMPING;
+export const SO_TIMESTAMPING = constants.SO_TIMESTAMPING as number;
 /** `SO_ACCEPTCONN` from the system headers (undefined where they do not define it). */
-export const SO_ACCEPTCONN: number = constants.SO_ACCEPTCONN;
+export const SO_ACCEPTCONN = constants.SO_ACCEPTCONN as number;
 /** `SO_PEERSEC` from the system headers (undefined where they do not define it). */
-export const SO_PEERSEC: number = constants.SO_PEERSEC;
+export const SO_PEERSEC = constants.SO_PEERSEC as number;
 /** `SO_PASSSEC` from the system headers (undefined where they do not define it). */
-export const SO_PASSSEC: number = constants.SO_PASSSEC;
+export const SO_PASSSEC = constants.SO_PASSSEC as number;
 /** `SO_MARK` from the system headers (undefined where they do not define it). */
-export const SO_MARK: number = constants.SO_MARK;
+export const SO_MARK = constants.SO_MARK as number;
 /** `SO_PROTOCOL` from the system headers (undefined where they do not define it). */
-export const SO_PROTOCOL: number = constants.SO_PROTOCOL;
+export const SO_PROTOCOL = constants.SO_PROTOCOL as number;
 /** `SO_DOMAIN` from the system headers (undefined where they do not define it). */
-export const SO_DOMAIN: number = constants.SO_DOMAIN;
+export const SO_DOMAIN = constants.SO_DOMAIN as number;
 /** `SO_RXQ_OVFL` from the system headers (undefined where they do not define it). */
-export const SO_RXQ_OVFL: number = constants.SO_RXQ_OVFL;
+export const SO_RXQ_OVFL = constants.SO_RXQ_OVFL as number;
 /** `SO_WIFI_STATUS` from the system headers (undefined where they do not define it). */
-export const SO_WIFI_STATUS: number = constants.SO_WIFI_STATUS;
+export const SO_WIFI_STATUS = constants.SO_WIFI_STATUS as number;
 /** `SO_PEEK_OFF` from the system headers (undefined where they do not define it). */
-export const SO_PEEK_OFF: number = constants.SO_PEEK_OFF;
+export const SO_PEEK_OFF = constants.SO_PEEK_OFF as number;
 /** `SO_NOFCS` from the system headers (undefined where they do not define it). */
-export const SO_NOFCS: number = constants.SO_NOFCS;
+export const SO_NOFCS = constants.SO_NOFCS as number;
 /** `SO_BUSY_POLL` from the system headers (undefined where they do not define it). */
-export const SO_BUSY_POLL: number = constants.SO_BUSY_POLL;
+export const SO_BUSY_POLL = constants.SO_BUSY_POLL as number;
 /** `SO_MAX_PACING_RATE` from the system headers (undefined where they do not define it). */
-export const SO_MAX_PACING_RATE: number = constants.SO_MAX_PACING_RATE;
+export const SO_MAX_PACING_RATE = constants.SO_MAX_PACING_RATE as number;
 /** `SO_INCOMING_CPU` from the system headers (undefined where they do not define it). */
-export const SO_INCOMING_CPU: number = constants.SO_INCOMING_CPU;
+export const SO_INCOMING_CPU = constants.SO_INCOMING_CPU as number;
 /** `SO_ATTACH_BPF` from the system headers (undefined where they do not define it). */
-export const SO_ATTACH_BPF: number = constants.SO_ATTACH_BPF;
+export const SO_ATTACH_BPF = constants.SO_ATTACH_BPF as number;
 /** `SO_DETACH_BPF` from the system headers (undefined where they do not define it). */
-export const SO_DETACH_BPF: number = constants.SO_DETACH_BPF;
+export const SO_DETACH_BPF = constants.SO_DETACH_BPF as number;
 /** `SO_ATTACH_REUSEPORT_CBPF` from the system headers (undefined where they do not define it). */
-export const SO_ATTACH_REUSEPORT_CBPF: number = constants.SO_ATTACH_REUSEPORT_CBPF;
+export const SO_ATTACH_REUSEPORT_CBPF = constants.SO_ATTACH_REUSEPORT_CBPF as number;
 /** `SO_ATTACH_REUSEPORT_EBPF` from the system headers (undefined where they do not define it). */
-export const SO_ATTACH_REUSEPORT_EBPF: number = constants.SO_ATTACH_REUSEPORT_EBPF;
+export const SO_ATTACH_REUSEPORT_EBPF = constants.SO_ATTACH_REUSEPORT_EBPF as number;
 /** `SO_CNX_ADVICE` from the system headers (undefined where they do not define it). */
-export const SO_CNX_ADVICE: number = constants.SO_CNX_ADVICE;
+export const SO_CNX_ADVICE = constants.SO_CNX_ADVICE as number;
 /** `SO_MEMINFO` from the system headers (undefined where they do not define it). */
-export const SO_MEMINFO: number = constants.SO_MEMINFO;
+export const SO_MEMINFO = constants.SO_MEMINFO as number;
 /** `SO_INCOMING_NAPI_ID` from the system headers (undefined where they do not define it). */
-export const SO_INCOMING_NAPI_ID: number = constants.SO_INCOMING_NAPI_ID;
+export const SO_INCOMING_NAPI_ID = constants.SO_INCOMING_NAPI_ID as number;
 /** `SO_COOKIE` from the system headers (undefined where they do not define it). */
-export const SO_COOKIE: number = constants.SO_COOKIE;
+export const SO_COOKIE = constants.SO_COOKIE as number;
 /** `SO_PEERGROUPS` from the system headers (undefined where they do not define it). */
-export const SO_PEERGROUPS: number = constants.SO_PEERGROUPS;
+export const SO_PEERGROUPS = constants.SO_PEERGROUPS as number;
 /** `SO_ZEROCOPY` from the system headers (undefined where they do not define it). */
-export const SO_ZEROCOPY: number = constants.SO_ZEROCOPY;
+export const SO_ZEROCOPY = constants.SO_ZEROCOPY as number;
 /** `SO_TXTIME` from the system headers (undefined where they do not define it). */
-export const SO_TXTIME: number = constants.SO_TXTIME;
+export const SO_TXTIME = constants.SO_TXTIME as number;
 /** `SO_PREFER_BUSY_POLL` from the system headers (undefined where they do not define it). */
-export const SO_PREFER_BUSY_POLL: number = constants.SO_PREFER_BUSY_POLL;
+export const SO_PREFER_BUSY_POLL = constants.SO_PREFER_BUSY_POLL as number;
 /** `SO_BUSY_POLL_BUDGET` from the system headers (undefined where they do not define it). */
-export const SO_BUSY_POLL_BUDGET: number = constants.SO_BUSY_POLL_BUDGET;
+export const SO_BUSY_POLL_BUDGET = constants.SO_BUSY_POLL_BUDGET as number;
 /** `SO_NETNS_COOKIE` from the system headers (undefined where they do not define it). */
-export const SO_NETNS_COOKIE: number = constants.SO_NETNS_COOKIE;
+export const SO_NETNS_COOKIE = constants.SO_NETNS_COOKIE as number;
 /** `SO_BUF_LOCK` from the system headers (undefined where they do not define it). */
-export const SO_BUF_LOCK: number = constants.SO_BUF_LOCK;
+export const SO_BUF_LOCK = constants.SO_BUF_LOCK as number;
 /** `SO_RESERVE_MEM` from the system headers (undefined where they do not define it). */
-export const SO_RESERVE_MEM: number = constants.SO_RESERVE_MEM;
+export const SO_RESERVE_MEM = constants.SO_RESERVE_MEM as number;
 /** `SO_TXREHASH` from the system headers (undefined where they do not define it). */
-export const SO_TXREHASH: number = constants.SO_TXREHASH;
+export const SO_TXREHASH = constants.SO_TXREHASH as number;
 /** `SO_RCVMARK` from the system headers (undefined where they do not define it). */
-export const SO_RCVMARK: number = constants.SO_RCVMARK;
+export const SO_RCVMARK = constants.SO_RCVMARK as number;
 /** `SO_PASSPIDFD` from the system headers (undefined where they do not define it). */
-export const SO_PASSPIDFD: number = constants.SO_PASSPIDFD;
+export const SO_PASSPIDFD = constants.SO_PASSPIDFD as number;
 /** `SO_PEERPIDFD` from the system headers (undefined where they do not define it). */
-export const SO_PEERPIDFD: number = constants.SO_PEERPIDFD;
+export const SO_PEERPIDFD = constants.SO_PEERPIDFD as number;
 /** `SCM_RIGHTS` from the system headers (undefined where they do not define it). */
-export const SCM_RIGHTS: number = constants.SCM_RIGHTS;
+export const SCM_RIGHTS = constants.SCM_RIGHTS as number;
 /** `SCM_CREDENTIALS` from the system headers (undefined where they do not define it). */
-export const SCM_CREDENTIALS: number = constants.SCM_CREDENTIALS;
+export const SCM_CREDENTIALS = constants.SCM_CREDENTIALS as number;
 /** `SCM_TIMESTAMP` from the system headers (undefined where they do not define it). */
-export const SCM_TIMESTAMP: number = constants.SCM_TIMESTAMP;
+export const SCM_TIMESTAMP = constants.SCM_TIMESTAMP as number;
 /** `SCM_TIMESTAMPNS` from the system headers (undefined where they do not define it). */
-export const SCM_TIMESTAMPNS: number = constants.SCM_TIMESTAMPNS;
+export const SCM_TIMESTAMPNS = constants.SCM_TIMESTAMPNS as number;
 /** `SCM_TIMESTAMPING` from the system headers (undefined where they do not define it). */
-export const SCM_TIMESTAMPING: number = constants.SCM_TIMESTAMPING;
+export const SCM_TIMESTAMPING = constants.SCM_TIMESTAMPING as number;
 /** `SCM_WIFI_STATUS` from the system headers (undefined where they do not define it). */
-export const SCM_WIFI_STATUS: number = constants.SCM_WIFI_STATUS;
+export const SCM_WIFI_STATUS = constants.SCM_WIFI_STATUS as number;
 /** `SCM_TXTIME` from the system headers (undefined where they do not define it). */
-export const SCM_TXTIME: number = constants.SCM_TXTIME;
+export const SCM_TXTIME = constants.SCM_TXTIME as number;
 /** `SCM_PIDFD` from the system headers (undefined where they do not define it). */
-export const SCM_PIDFD: number = constants.SCM_PIDFD;
+export const SCM_PIDFD = constants.SCM_PIDFD as number;
 /** `SCM_SECURITY` from the system headers (undefined where they do not define it). */
-export const SCM_SECURITY: number = constants.SCM_SECURITY;
+export const SCM_SECURITY = constants.SCM_SECURITY as number;
 /** `MSG_OOB` from the system headers (undefined where they do not define it). */
-export const MSG_OOB: number = constants.MSG_OOB;
+export const MSG_OOB = constants.MSG_OOB as number;
 /** `MSG_PEEK` from the system headers (undefined where they do not define it). */
-export const MSG_PEEK: number = constants.MSG_PEEK;
+export const MSG_PEEK = constants.MSG_PEEK as number;
 /** `MSG_DONTROUTE` from the system headers (undefined where they do not define it). */
-export const MSG_DONTROUTE: number = constants.MSG_DONTROUTE;
+export const MSG_DONTROUTE = constants.MSG_DONTROUTE as number;
 /** `MSG_CTRUNC` from the system headers (undefined where they do not define it). */
-export const MSG_CTRUNC: number = constants.MSG_CTRUNC;
+export const MSG_CTRUNC = constants.MSG_CTRUNC as number;
 /** `MSG_PROXY` from the system headers (undefined where they do not define it). */
-export const MSG_PROXY: number = constants.MSG_PROXY;
+export const MSG_PROXY = constants.MSG_PROXY as number;
 /** `MSG_TRUNC` from the system headers (undefined where they do not define it). */
-export const MSG_TRUNC: number = constants.MSG_TRUNC;
+export const MSG_TRUNC = constants.MSG_TRUNC as number;
 /** `MSG_DONTWAIT` from the system headers (undefined where they do not define it). */
-export const MSG_DONTWAIT: number = constants.MSG_DONTWAIT;
+export const MSG_DONTWAIT = constants.MSG_DONTWAIT as number;
 /** `MSG_EOR` from the system headers (undefined where they do not define it). */
-export const MSG_EOR: number = constants.MSG_EOR;
+export const MSG_EOR = constants.MSG_EOR as number;
 /** `MSG_WAITALL` from the system headers (undefined where they do not define it). */
-export const MSG_WAITALL: number = constants.MSG_WAITALL;
+export const MSG_WAITALL = constants.MSG_WAITALL as number;
 /** `MSG_FIN` from the system headers (undefined where they do not define it). */
-export const MSG_FIN: number = constants.MSG_FIN;
+export const MSG_FIN = constants.MSG_FIN as number;
 /** `MSG_SYN` from the system headers (undefined where they do not define it). */
-export const MSG_SYN: number = constants.MSG_SYN;
+export const MSG_SYN = constants.MSG_SYN as number;
 /** `MSG_CONFIRM` from the system headers (undefined where they do not define it). */
-export const MSG_CONFIRM: number = constants.MSG_CONFIRM;
+export const MSG_CONFIRM = constants.MSG_CONFIRM as number;
 /** `MSG_RST` from the system headers (undefined where they do not define it). */
-export const MSG_RST: number = constants.MSG_RST;
+export const MSG_RST = constants.MSG_RST as number;
 /** `MSG_ERRQUEUE` from the system headers (undefined where they do not define it). */
-export const MSG_ERRQUEUE: number = constants.MSG_ERRQUEUE;
+export const MSG_ERRQUEUE = constants.MSG_ERRQUEUE as number;
 /** `MSG_NOSIGNAL` from the system headers (undefined where they do not define it). */
-export const MSG_NOSIGNAL: number = constants.MSG_NOSIGNAL;
+export const MSG_NOSIGNAL = constants.MSG_NOSIGNAL as number;
 /** `MSG_MORE` from the system headers (undefined where they do not define it). */
-export const MSG_MORE: number = constants.MSG_MORE;
+export const MSG_MORE = constants.MSG_MORE as number;
 /** `MSG_WAITFORONE` from the system headers (undefined where they do not define it). */
-export const MSG_WAITFORONE: number = constants.MSG_WAITFORONE;
+export const MSG_WAITFORONE = constants.MSG_WAITFORONE as number;
 /** `MSG_BATCH` from the system headers (undefined where they do not define it). */
-export const MSG_BATCH: number = constants.MSG_BATCH;
+export const MSG_BATCH = constants.MSG_BATCH as number;
 /** `MSG_ZEROCOPY` from the system headers (undefined where they do not define it). */
-export const MSG_ZEROCOPY: number = constants.MSG_ZEROCOPY;
+export const MSG_ZEROCOPY = constants.MSG_ZEROCOPY as number;
 /** `MSG_FASTOPEN` from the system headers (undefined where they do not define it). */
-export const MSG_FASTOPEN: number = constants.MSG_FASTOPEN;
+export const MSG_FASTOPEN = constants.MSG_FASTOPEN as number;
 /** `MSG_CMSG_CLOEXEC` from the system headers (undefined where they do not define it). */
-export const MSG_CMSG_CLOEXEC: number = constants.MSG_CMSG_CLOEXEC;
+export const MSG_CMSG_CLOEXEC = constants.MSG_CMSG_CLOEXEC as number;
 /** `SHUT_RD` from the system headers (undefined where they do not define it). */
-export const SHUT_RD: number = constants.SHUT_RD;
+export const SHUT_RD = constants.SHUT_RD as number;
 /** `SHUT_WR` from the system headers (undefined where they do not define it). */
-export const SHUT_WR: number = constants.SHUT_WR;
+export const SHUT_WR = constants.SHUT_WR as number;
 /** `SHUT_RDWR` from the system headers (undefined where they do not define it). */
-export const SHUT_RDWR: number = constants.SHUT_RDWR;
+export const SHUT_RDWR = constants.SHUT_RDWR as number;
 /** `SOMAXCONN` from the system headers (undefined where they do not define it). */
-export const SOMAXCONN: number = constants.SOMAXCONN;
+export const SOMAXCONN = constants.SOMAXCONN as number;
 /** `IP_TOS` from the system headers (undefined where they do not define it). */
-export const IP_TOS: number = constants.IP_TOS;
+export const IP_TOS = constants.IP_TOS as number;
 /** `IP_TTL` from the system headers (undefined where they do not define it). */
-export const IP_TTL: number = constants.IP_TTL;
+export const IP_TTL = constants.IP_TTL as number;
 /** `IP_HDRINCL` from the system headers (undefined where they do not define it). */
-export const IP_HDRINCL: number = constants.IP_HDRINCL;
+export const IP_HDRINCL = constants.IP_HDRINCL as number;
 /** `IP_OPTIONS` from the system headers (undefined where they do not define it). */
-export const IP_OPTIONS: number = constants.IP_OPTIONS;
+export const IP_OPTIONS = constants.IP_OPTIONS as number;
 /** `IP_ROUTER_ALERT` from the system headers (undefined where they do not define it). */
-export const IP_ROUTER_ALERT: number = constants.IP_ROUTER_ALERT;
+export const IP_ROUTER_ALERT = constants.IP_ROUTER_ALERT as number;
 /** `IP_RECVOPTS` from the system headers (undefined where they do not define it). */
-export const IP_RECVOPTS: number = constants.IP_RECVOPTS;
+export const IP_RECVOPTS = constants.IP_RECVOPTS as number;
 /** `IP_RETOPTS` from the system headers (undefined where they do not define it). */
-export const IP_RETOPTS: number = constants.IP_RETOPTS;
+export const IP_RETOPTS = constants.IP_RETOPTS as number;
 /** `IP_PKTINFO` from the system headers (undefined where they do not define it). */
-export const IP_PKTINFO: number = constants.IP_PKTINFO;
+export const IP_PKTINFO = constants.IP_PKTINFO as number;
 /** `IP_PKTOPTIONS` from the system headers (undefined where they do not define it). */
-export const IP_PKTOPTIONS: number = constants.IP_PKTOPTIONS;
+export const IP_PKTOPTIONS = constants.IP_PKTOPTIONS as number;
 /** `IP_MTU_DISCOVER` from the system headers (undefined where they do not define it). */
-export const IP_MTU_DISCOVER: number = constants.IP_MTU_DISCOVER;
+export const IP_MTU_DISCOVER = constants.IP_MTU_DISCOVER as number;
 /** `IP_RECVERR` from the system headers (undefined where they do not define it). */
-export const IP_RECVERR: number = constants.IP_RECVERR;
+export const IP_RECVERR = constants.IP_RECVERR as number;
 /** `IP_RECVTTL` from the system headers (undefined where they do not define it). */
-export const IP_RECVTTL: number = constants.IP_RECVTTL;
+export const IP_RECVTTL = constants.IP_RECVTTL as number;
 /** `IP_RECVTOS` from the system headers (undefined where they do not define it). */
-export const IP_RECVTOS: number = constants.IP_RECVTOS;
+export const IP_RECVTOS = constants.IP_RECVTOS as number;
 /** `IP_MTU` from the system headers (undefined where they do not define it). */
-export const IP_MTU: number = constants.IP_MTU;
+export const IP_MTU = constants.IP_MTU as number;
 /** `IP_FREEBIND` from the system headers (undefined where they do not define it). */
-export const IP_FREEBIND: number = constants.IP_FREEBIND;
+export const IP_FREEBIND = constants.IP_FREEBIND as number;
 /** `IP_IPSEC_POLICY` from the system headers (undefined where they do not define it). */
-export const IP_IPSEC_POLICY: number = constants.IP_IPSEC_POLICY;
+export const IP_IPSEC_POLICY = constants.IP_IPSEC_POLICY as number;
 /** `IP_XFRM_POLICY` from the system headers (undefined where they do not define it). */
-export const IP_XFRM_POLICY: number = constants.IP_XFRM_POLICY;
+export const IP_XFRM_POLICY = constants.IP_XFRM_POLICY as number;
 /** `IP_PASSSEC` from the system headers (undefined where they do not define it). */
-export const IP_PASSSEC: number = constants.IP_PASSSEC;
+export const IP_PASSSEC = constants.IP_PASSSEC as number;
 /** `IP_TRANSPARENT` from the system headers (undefined where they do not define it). */
-export const IP_TRANSPARENT: number = constants.IP_TRANSPARENT;
+export const IP_TRANSPARENT = constants.IP_TRANSPARENT as number;
 /** `IP_ORIGDSTADDR` from the system headers (undefined where they do not define it). */
-export const IP_ORIGDSTADDR: number = constants.IP_ORIGDSTADDR;
+export const IP_ORIGDSTADDR = constants.IP_ORIGDSTADDR as number;
 /** `IP_RECVORIGDSTADDR` from the system headers (undefined where they do not define it). */
-export const IP_RECVORIGDSTADDR: number = constants.IP_RECVORIGDSTADDR;
+export const IP_RECVORIGDSTADDR = constants.IP_RECVORIGDSTADDR as number;
 /** `IP_MINTTL` from the system headers (undefined where they do not define it). */
-export const IP_MINTTL: number = constants.IP_MINTTL;
+export const IP_MINTTL = constants.IP_MINTTL as number;
 /** `IP_NODEFRAG` from the system headers (undefined where they do not define it). */
-export const IP_NODEFRAG: number = constants.IP_NODEFRAG;
+export const IP_NODEFRAG = constants.IP_NODEFRAG as number;
 /** `IP_CHECKSUM` from the system headers (undefined where they do not define it). */
-export const IP_CHECKSUM: number = constants.IP_CHECKSUM;
+export const IP_CHECKSUM = constants.IP_CHECKSUM as number;
 /** `IP_BIND_ADDRESS_NO_PORT` from the system headers (undefined where they do not define it). */
-export const IP_BIND_ADDRESS_NO_PORT: number = constants.IP_BIND_ADDRESS_NO_PORT;
+export const IP_BIND_ADDRESS_NO_PORT = constants.IP_BIND_ADDRESS_NO_PORT as number;
 /** `IP_RECVFRAGSIZE` from the system headers (undefined where they do not define it). */
-export const IP_RECVFRAGSIZE: number = constants.IP_RECVFRAGSIZE;
+export const IP_RECVFRAGSIZE = constants.IP_RECVFRAGSIZE as number;
 /** `IP_RECVERR_RFC4884` from the system headers (undefined where they do not define it). */
-export const IP_RECVERR_RFC4884: number = constants.IP_RECVERR_RFC4884;
+export const IP_RECVERR_RFC4884 = constants.IP_RECVERR_RFC4884 as number;
 /** `IP_MULTICAST_IF` from the system headers (undefined where they do not define it). */
-export const IP_MULTICAST_IF: number = constants.IP_MULTICAST_IF;
+export const IP_MULTICAST_IF = constants.IP_MULTICAST_IF as number;
 /** `IP_MULTICAST_TTL` from the system headers (undefined where they do not define it). */
-export const IP_MULTICAST_TTL: number = constants.IP_MULTICAST_TTL;
+export const IP_MULTICAST_TTL = constants.IP_MULTICAST_TTL as number;
 /** `IP_MULTICAST_LOOP` from the system headers (undefined where they do not define it). */
-export const IP_MULTICAST_LOOP: number = constants.IP_MULTICAST_LOOP;
+export const IP_MULTICAST_LOOP = constants.IP_MULTICAST_LOOP as number;
 /** `IP_ADD_MEMBERSHIP` from the system headers (undefined where they do not define it). */
-export const IP_ADD_MEMBERSHIP: number = constants.IP_ADD_MEMBERSHIP;
+export const IP_ADD_MEMBERSHIP = constants.IP_ADD_MEMBERSHIP as number;
 /** `IP_DROP_MEMBERSHIP` from the system headers (undefined where they do not define it). */
-export const IP_DROP_MEMBERSHIP: number = constants.IP_DROP_MEMBERSHIP;
+export const IP_DROP_MEMBERSHIP = constants.IP_DROP_MEMBERSHIP as number;
 /** `IP_UNBLOCK_SOURCE` from the system headers (undefined where they do not define it). */
-export const IP_UNBLOCK_SOURCE: number = constants.IP_UNBLOCK_SOURCE;
+export const IP_UNBLOCK_SOURCE = constants.IP_UNBLOCK_SOURCE as number;
 /** `IP_BLOCK_SOURCE` from the system headers (undefined where they do not define it). */
-export const IP_BLOCK_SOURCE: number = constants.IP_BLOCK_SOURCE;
+export const IP_BLOCK_SOURCE = constants.IP_BLOCK_SOURCE as number;
 /** `IP_ADD_SOURCE_MEMBERSHIP` from the system headers (undefined where they do not define it). */
-export const IP_ADD_SOURCE_MEMBERSHIP: number = constants.IP_ADD_SOURCE_MEMBERSHIP;
+export const IP_ADD_SOURCE_MEMBERSHIP = constants.IP_ADD_SOURCE_MEMBERSHIP as number;
 /** `IP_DROP_SOURCE_MEMBERSHIP` from the system headers (undefined where they do not define it). */
-export const IP_DROP_SOURCE_MEMBERSHIP: number = constants.IP_DROP_SOURCE_MEMBERSHIP;
+export const IP_DROP_SOURCE_MEMBERSHIP = constants.IP_DROP_SOURCE_MEMBERSHIP as number;
 /** `IP_MSFILTER` from the system headers (undefined where they do not define it). */
-export const IP_MSFILTER: number = constants.IP_MSFILTER;
+export const IP_MSFILTER = constants.IP_MSFILTER as number;
 /** `IP_MULTICAST_ALL` from the system headers (undefined where they do not define it). */
-export const IP_MULTICAST_ALL: number = constants.IP_MULTICAST_ALL;
+export const IP_MULTICAST_ALL = constants.IP_MULTICAST_ALL as number;
 /** `IP_UNICAST_IF` from the system headers (undefined where they do not define it). */
-export const IP_UNICAST_IF: number = constants.IP_UNICAST_IF;
+export const IP_UNICAST_IF = constants.IP_UNICAST_IF as number;
 /** `IP_PMTUDISC_DONT` from the system headers (undefined where they do not define it). */
-export const IP_PMTUDISC_DONT: number = constants.IP_PMTUDISC_DONT;
+export const IP_PMTUDISC_DONT = constants.IP_PMTUDISC_DONT as number;
 /** `IP_PMTUDISC_WANT` from the system headers (undefined where they do not define it). */
-export const IP_PMTUDISC_WANT: number = constants.IP_PMTUDISC_WANT;
+export const IP_PMTUDISC_WANT = constants.IP_PMTUDISC_WANT as number;
 /** `IP_PMTUDISC_DO` from the system headers (undefined where they do not define it). */
-export const IP_PMTUDISC_DO: number = constants.IP_PMTUDISC_DO;
+export const IP_PMTUDISC_DO = constants.IP_PMTUDISC_DO as number;
 /** `IP_PMTUDISC_PROBE` from the system headers (undefined where they do not define it). */
-export const IP_PMTUDISC_PROBE: number = constants.IP_PMTUDISC_PROBE;
+export const IP_PMTUDISC_PROBE = constants.IP_PMTUDISC_PROBE as number;
 /** `IP_PMTUDISC_INTERFACE` from the system headers (undefined where they do not define it). */
-export const IP_PMTUDISC_INTERFACE: number = constants.IP_PMTUDISC_INTERFACE;
+export const IP_PMTUDISC_INTERFACE = constants.IP_PMTUDISC_INTERFACE as number;
 /** `IP_PMTUDISC_OMIT` from the system headers (undefined where they do not define it). */
-export const IP_PMTUDISC_OMIT: number = constants.IP_PMTUDISC_OMIT;
+export const IP_PMTUDISC_OMIT = constants.IP_PMTUDISC_OMIT as number;
 /** `IP_DEFAULT_MULTICAST_TTL` from the system headers (undefined where they do not define it). */
-export const IP_DEFAULT_MULTICAST_TTL: number = constants.IP_DEFAULT_MULTICAST_TTL;
+export const IP_DEFAULT_MULTICAST_TTL = constants.IP_DEFAULT_MULTICAST_TTL as number;
 /** `IP_DEFAULT_MULTICAST_LOOP` from the system headers (undefined where they do not define it). */
-export const IP_DEFAULT_MULTICAST_LOOP: number = constants.IP_DEFAULT_MULTICAST_LOOP;
+export const IP_DEFAULT_MULTICAST_LOOP = constants.IP_DEFAULT_MULTICAST_LOOP as number;
 /** `IP_MAX_MEMBERSHIPS` from the system headers (undefined where they do not define it). */
-export const IP_MAX_MEMBERSHIPS: number = constants.IP_MAX_MEMBERSHIPS;
+export const IP_MAX_MEMBERSHIPS = constants.IP_MAX_MEMBERSHIPS as number;
 /** `IPV6_ADDRFORM` from the system headers (undefined where they do not define it). */
-export const IPV6_ADDRFORM: number = constants.IPV6_ADDRFORM;
+export const IPV6_ADDRFORM = constants.IPV6_ADDRFORM as number;
 /** `IPV6_2292PKTINFO` from the system headers (undefined where they do not define it). */
-export const IPV6_2292PKTINFO: number = constants.IPV6_2292PKTINFO;
+export const IPV6_2292PKTINFO = constants.IPV6_2292PKTINFO as number;
 /** `IPV6_2292HOPOPTS` from the system headers (undefined where they do not define it). */
-export const IPV6_2292HOPOPTS: number = constants.IPV6_2292HOPOPTS;
+export const IPV6_2292HOPOPTS = constants.IPV6_2292HOPOPTS as number;
 /** `IPV6_2292DSTOPTS` from the system headers (undefined where they do not define it). */
-export const IPV6_2292DSTOPTS: number = constants.IPV6_2292DSTOPTS;
+export const IPV6_2292DSTOPTS = constants.IPV6_2292DSTOPTS as number;
 /** `IPV6_2292RTHDR` from the system headers (undefined where they do not define it). */
-export const IPV6_2292RTHDR: number = constants.IPV6_2292RTHDR;
+export const IPV6_2292RTHDR = constants.IPV6_2292RTHDR as number;
 /** `IPV6_2292PKTOPTIONS` from the system headers (undefined where they do not define it). */
-export const IPV6_2292PKTOPTIONS: number = constants.IPV6_2292PKTOPTIONS;
+export const IPV6_2292PKTOPTIONS = constants.IPV6_2292PKTOPTIONS as number;
 /** `IPV6_CHECKSUM` from the system headers (undefined where they do not define it). */
-export const IPV6_CHECKSUM: number = constants.IPV6_CHECKSUM;
+export const IPV6_CHECKSUM = constants.IPV6_CHECKSUM as number;
 /** `IPV6_2292HOPLIMIT` from the system headers (undefined where they do not define it). */
-export const IPV6_2292HOPLIMIT: number = constants.IPV6_2292HOPLIMIT;
+export const IPV6_2292HOPLIMIT = constants.IPV6_2292HOPLIMIT as number;
 /** `IPV6_NEXTHOP` from the system headers (undefined where they do not define it). */
-export const IPV6_NEXTHOP: number = constants.IPV6_NEXTHOP;
+export const IPV6_NEXTHOP = constants.IPV6_NEXTHOP as number;
 /** `IPV6_AUTHHDR` from the system headers (undefined where they do not define it). */
-export const IPV6_AUTHHDR: number = constants.IPV6_AUTHHDR;
+export const IPV6_AUTHHDR = constants.IPV6_AUTHHDR as number;
 /** `IPV6_UNICAST_HOPS` from the system headers (undefined where they do not define it). */
-export const IPV6_UNICAST_HOPS: number = constants.IPV6_UNICAST_HOPS;
+export const IPV6_UNICAST_HOPS = constants.IPV6_UNICAST_HOPS as number;
 /** `IPV6_MULTICAST_IF` from the system headers (undefined where they do not define it). */
-export const IPV6_MULTICAST_IF: number = constants.IPV6_MULTICAST_IF;
+export const IPV6_MULTICAST_IF = constants.IPV6_MULTICAST_IF as number;
 /** `IPV6_MULTICAST_HOPS` from the system headers (undefined where they do not define it). */
-export const IPV6_MULTICAST_HOPS: number = constants.IPV6_MULTICAST_HOPS;
+export const IPV6_MULTICAST_HOPS = constants.IPV6_MULTICAST_HOPS as number;
 /** `IPV6_MULTICAST_LOOP` from the system headers (undefined where they do not define it). */
-export const IPV6_MULTICAST_LOOP: number = constants.IPV6_MULTICAST_LOOP;
+export const IPV6_MULTICAST_LOOP = constants.IPV6_MULTICAST_LOOP as number;
 /** `IPV6_JOIN_GROUP` from the system headers (undefined where they do not define it). */
-export const IPV6_JOIN_GROUP: number = constants.IPV6_JOIN_GROUP;
+export const IPV6_JOIN_GROUP = constants.IPV6_JOIN_GROUP as number;
 /** `IPV6_LEAVE_GROUP` from the system headers (undefined where they do not define it). */
-export const IPV6_LEAVE_GROUP: number = constants.IPV6_LEAVE_GROUP;
+export const IPV6_LEAVE_GROUP = constants.IPV6_LEAVE_GROUP as number;
 /** `IPV6_ADD_MEMBERSHIP` from the system headers (undefined where they do not define it). */
-export const IPV6_ADD_MEMBERSHIP: number = constants.IPV6_ADD_MEMBERSHIP;
+export const IPV6_ADD_MEMBERSHIP = constants.IPV6_ADD_MEMBERSHIP as number;
 /** `IPV6_DROP_MEMBERSHIP` from the system headers (undefined where they do not define it). */
-export const IPV6_DROP_MEMBERSHIP: number = constants.IPV6_DROP_MEMBERSHIP;
+export const IPV6_DROP_MEMBERSHIP = constants.IPV6_DROP_MEMBERSHIP as number;
 /** `IPV6_ROUTER_ALERT` from the system headers (undefined where they do not define it). */
-export const IPV6_ROUTER_ALERT: number = constants.IPV6_ROUTER_ALERT;
+export const IPV6_ROUTER_ALERT = constants.IPV6_ROUTER_ALERT as number;
 /** `IPV6_MTU_DISCOVER` from the system headers (undefined where they do not define it). */
-export const IPV6_MTU_DISCOVER: number = constants.IPV6_MTU_DISCOVER;
+export const IPV6_MTU_DISCOVER = constants.IPV6_MTU_DISCOVER as number;
 /** `IPV6_MTU` from the system headers (undefined where they do not define it). */
-export const IPV6_MTU: number = constants.IPV6_MTU;
+export const IPV6_MTU = constants.IPV6_MTU as number;
 /** `IPV6_RECVERR` from the system headers (undefined where they do not define it). */
-export const IPV6_RECVERR: number = constants.IPV6_RECVERR;
+export const IPV6_RECVERR = constants.IPV6_RECVERR as number;
 /** `IPV6_V6ONLY` from the system headers (undefined where they do not define it). */
-export const IPV6_V6ONLY: number = constants.IPV6_V6ONLY;
+export const IPV6_V6ONLY = constants.IPV6_V6ONLY as number;
 /** `IPV6_JOIN_ANYCAST` from the system headers (undefined where they do not define it). */
-export const IPV6_JOIN_ANYCAST: number = constants.IPV6_JOIN_ANYCAST;
+export const IPV6_JOIN_ANYCAST = constants.IPV6_JOIN_ANYCAST as number;
 /** `IPV6_LEAVE_ANYCAST` from the system headers (undefined where they do not define it). */
-export const IPV6_LEAVE_ANYCAST: number = constants.IPV6_LEAVE_ANYCAST;
+export const IPV6_LEAVE_ANYCAST = constants.IPV6_LEAVE_ANYCAST as number;
 /** `IPV6_MULTICAST_ALL` from the system headers (undefined where they do not define it). */
-export const IPV6_MULTICAST_ALL: number = constants.IPV6_MULTICAST_ALL;
+export const IPV6_MULTICAST_ALL = constants.IPV6_MULTICAST_ALL as number;
 /** `IPV6_ROUTER_ALERT_ISOLATE` from the system headers (undefined where they do not define it). */
-export const IPV6_ROUTER_ALERT_ISOLATE: number = constants.IPV6_ROUTER_ALERT_ISOLATE;
+export const IPV6_ROUTER_ALERT_ISOLATE = constants.IPV6_ROUTER_ALERT_ISOLATE as number;
 /** `IPV6_RECVERR_RFC4884` from the system headers (undefined where they do not define it). */
-export const IPV6_RECVERR_RFC4884: number = constants.IPV6_RECVERR_RFC4884;
+export const IPV6_RECVERR_RFC4884 = constants.IPV6_RECVERR_RFC4884 as number;
 /** `IPV6_IPSEC_POLICY` from the system headers (undefined where they do not define it). */
-export const IPV6_IPSEC_POLICY: number = constants.IPV6_IPSEC_POLICY;
+export const IPV6_IPSEC_POLICY = constants.IPV6_IPSEC_POLICY as number;
 /** `IPV6_XFRM_POLICY` from the system headers (undefined where they do not define it). */
-export const IPV6_XFRM_POLICY: number = constants.IPV6_XFRM_POLICY;
+export const IPV6_XFRM_POLICY = constants.IPV6_XFRM_POLICY as number;
 /** `IPV6_HDRINCL` from the system headers (undefined where they do not define it). */
-export const IPV6_HDRINCL: number = constants.IPV6_HDRINCL;
+export const IPV6_HDRINCL = constants.IPV6_HDRINCL as number;
 /** `IPV6_RECVPKTINFO` from the system headers (undefined where they do not define it). */
-export const IPV6_RECVPKTINFO: number = constants.IPV6_RECVPKTINFO;
+export const IPV6_RECVPKTINFO = constants.IPV6_RECVPKTINFO as number;
 /** `IPV6_PKTINFO` from the system headers (undefined where they do not define it). */
-export const IPV6_PKTINFO: number = constants.IPV6_PKTINFO;
+export const IPV6_PKTINFO = constants.IPV6_PKTINFO as number;
 /** `IPV6_RECVHOPLIMIT` from the system headers (undefined where they do not define it). */
-export const IPV6_RECVHOPLIMIT: number = constants.IPV6_RECVHOPLIMIT;
+export const IPV6_RECVHOPLIMIT = constants.IPV6_RECVHOPLIMIT as number;
 /** `IPV6_HOPLIMIT` from the system headers (undefined where they do not define it). */
-export const IPV6_HOPLIMIT: number = constants.IPV6_HOPLIMIT;
+export const IPV6_HOPLIMIT = constants.IPV6_HOPLIMIT as number;
 /** `IPV6_RECVHOPOPTS` from the system headers (undefined where they do not define it). */
-export const IPV6_RECVHOPOPTS: number = constants.IPV6_RECVHOPOPTS;
+export const IPV6_RECVHOPOPTS = constants.IPV6_RECVHOPOPTS as number;
 /** `IPV6_HOPOPTS` from the system headers (undefined where they do not define it). */
-export const IPV6_HOPOPTS: number = constants.IPV6_HOPOPTS;
+export const IPV6_HOPOPTS = constants.IPV6_HOPOPTS as number;
 /** `IPV6_RTHDRDSTOPTS` from the system headers (undefined where they do not define it). */
-export const IPV6_RTHDRDSTOPTS: number = constants.IPV6_RTHDRDSTOPTS;
+export const IPV6_RTHDRDSTOPTS = constants.IPV6_RTHDRDSTOPTS as number;
 /** `IPV6_RECVRTHDR` from the system headers (undefined where they do not define it). */
-export const IPV6_RECVRTHDR: number = constants.IPV6_RECVRTHDR;
+export const IPV6_RECVRTHDR = constants.IPV6_RECVRTHDR as number;
 /** `IPV6_RTHDR` from the system headers (undefined where they do not define it). */
-export const IPV6_RTHDR: number = constants.IPV6_RTHDR;
+export const IPV6_RTHDR = constants.IPV6_RTHDR as number;
 /** `IPV6_RECVDSTOPTS` from the system headers (undefined where they do not define it). */
-export const IPV6_RECVDSTOPTS: number = constants.IPV6_RECVDSTOPTS;
+export const IPV6_RECVDSTOPTS = constants.IPV6_RECVDSTOPTS as number;
 /** `IPV6_DSTOPTS` from the system headers (undefined where they do not define it). */
-export const IPV6_DSTOPTS: number = constants.IPV6_DSTOPTS;
+export const IPV6_DSTOPTS = constants.IPV6_DSTOPTS as number;
 /** `IPV6_RECVPATHMTU` from the system headers (undefined where they do not define it). */
-export const IPV6_RECVPATHMTU: number = constants.IPV6_RECVPATHMTU;
+export const IPV6_RECVPATHMTU = constants.IPV6_RECVPATHMTU as number;
 /** `IPV6_PATHMTU` from the system headers (undefined where they do not define it). */
-export const IPV6_PATHMTU: number = constants.IPV6_PATHMTU;
+export const IPV6_PATHMTU = constants.IPV6_PATHMTU as number;
 /** `IPV6_DONTFRAG` from the system headers (undefined where they do not define it). */
-export const IPV6_DONTFRAG: number = constants.IPV6_DONTFRAG;
+export const IPV6_DONTFRAG = constants.IPV6_DONTFRAG as number;
 /** `IPV6_RECVTCLASS` from the system headers (undefined where they do not define it). */
-export const IPV6_RECVTCLASS: number = constants.IPV6_RECVTCLASS;
+export const IPV6_RECVTCLASS = constants.IPV6_RECVTCLASS as number;
 /** `IPV6_TCLASS` from the system headers (undefined where they do not define it). */
-export const IPV6_TCLASS: number = constants.IPV6_TCLASS;
+export const IPV6_TCLASS = constants.IPV6_TCLASS as number;
 /** `IPV6_AUTOFLOWLABEL` from the system headers (undefined where they do not define it). */
-export const IPV6_AUTOFLOWLABEL: number = constants.IPV6_AUTOFLOWLABEL;
+export const IPV6_AUTOFLOWLABEL = constants.IPV6_AUTOFLOWLABEL as number;
 /** `IPV6_ADDR_PREFERENCES` from the system headers (undefined where they do not define it). */
-export const IPV6_ADDR_PREFERENCES: number = constants.IPV6_ADDR_PREFERENCES;
+export const IPV6_ADDR_PREFERENCES = constants.IPV6_ADDR_PREFERENCES as number;
 /** `IPV6_MINHOPCOUNT` from the system headers (undefined where they do not define it). */
-export const IPV6_MINHOPCOUNT: number = constants.IPV6_MINHOPCOUNT;
+export const IPV6_MINHOPCOUNT = constants.IPV6_MINHOPCOUNT as number;
 /** `IPV6_ORIGDSTADDR` from the system headers (undefined where they do not define it). */
-export const IPV6_ORIGDSTADDR: number = constants.IPV6_ORIGDSTADDR;
+export const IPV6_ORIGDSTADDR = constants.IPV6_ORIGDSTADDR as number;
 /** `IPV6_RECVORIGDSTADDR` from the system headers (undefined where they do not define it). */
-export const IPV6_RECVORIGDSTADDR: number = constants.IPV6_RECVORIGDSTADDR;
+export const IPV6_RECVORIGDSTADDR = constants.IPV6_RECVORIGDSTADDR as number;
 /** `IPV6_TRANSPARENT` from the system headers (undefined where they do not define it). */
-export const IPV6_TRANSPARENT: number = constants.IPV6_TRANSPARENT;
+export const IPV6_TRANSPARENT = constants.IPV6_TRANSPARENT as number;
 /** `IPV6_UNICAST_IF` from the system headers (undefined where they do not define it). */
-export const IPV6_UNICAST_IF: number = constants.IPV6_UNICAST_IF;
+export const IPV6_UNICAST_IF = constants.IPV6_UNICAST_IF as number;
 /** `IPV6_RECVFRAGSIZE` from the system headers (undefined where they do not define it). */
-export const IPV6_RECVFRAGSIZE: number = constants.IPV6_RECVFRAGSIZE;
+export const IPV6_RECVFRAGSIZE = constants.IPV6_RECVFRAGSIZE as number;
 /** `IPV6_FREEBIND` from the system headers (undefined where they do not define it). */
-export const IPV6_FREEBIND: number = constants.IPV6_FREEBIND;
+export const IPV6_FREEBIND = constants.IPV6_FREEBIND as number;
 /** `IPV6_PMTUDISC_DONT` from the system headers (undefined where they do not define it). */
-export const IPV6_PMTUDISC_DONT: number = constants.IPV6_PMTUDISC_DONT;
+export const IPV6_PMTUDISC_DONT = constants.IPV6_PMTUDISC_DONT as number;
 /** `IPV6_PMTUDISC_WANT` from the system headers (undefined where they do not define it). */
-export const IPV6_PMTUDISC_WANT: number = constants.IPV6_PMTUDISC_WANT;
+export const IPV6_PMTUDISC_WANT = constants.IPV6_PMTUDISC_WANT as number;
 /** `IPV6_PMTUDISC_DO` from the system headers (undefined where they do not define it). */
-export const IPV6_PMTUDISC_DO: number = constants.IPV6_PMTUDISC_DO;
+export const IPV6_PMTUDISC_DO = constants.IPV6_PMTUDISC_DO as number;
 /** `IPV6_PMTUDISC_PROBE` from the system headers (undefined where they do not define it). */
-export const IPV6_PMTUDISC_PROBE: number = constants.IPV6_PMTUDISC_PROBE;
+export const IPV6_PMTUDISC_PROBE = constants.IPV6_PMTUDISC_PROBE as number;
 /** `IPV6_PMTUDISC_INTERFACE` from the system headers (undefined where they do not define it). */
-export const IPV6_PMTUDISC_INTERFACE: number = constants.IPV6_PMTUDISC_INTERFACE;
+export const IPV6_PMTUDISC_INTERFACE = constants.IPV6_PMTUDISC_INTERFACE as number;
 /** `IPV6_PMTUDISC_OMIT` from the system headers (undefined where they do not define it). */
-export const IPV6_PMTUDISC_OMIT: number = constants.IPV6_PMTUDISC_OMIT;
+export const IPV6_PMTUDISC_OMIT = constants.IPV6_PMTUDISC_OMIT as number;
 /** `ICMP6_FILTER` from the system headers (undefined where they do not define it). */
-export const ICMP6_FILTER: number = constants.ICMP6_FILTER;
+export const ICMP6_FILTER = constants.ICMP6_FILTER as number;
 /** `TCP_NODELAY` from the system headers (undefined where they do not define it). */
-export const TCP_NODELAY: number = constants.TCP_NODELAY;
+export const TCP_NODELAY = constants.TCP_NODELAY as number;
 /** `TCP_MAXSEG` from the system headers (undefined where they do not define it). */
-export const TCP_MAXSEG: number = constants.TCP_MAXSEG;
+export const TCP_MAXSEG = constants.TCP_MAXSEG as number;
 /** `TCP_CORK` from the system headers (undefined where they do not define it). */
-export const TCP_CORK: number = constants.TCP_CORK;
+export const TCP_CORK = constants.TCP_CORK as number;
 /** `TCP_KEEPIDLE` from the system headers (undefined where they do not define it). */
-export const TCP_KEEPIDLE: number = constants.TCP_KEEPIDLE;
+export const TCP_KEEPIDLE = constants.TCP_KEEPIDLE as number;
 /** `TCP_KEEPINTVL` from the system headers (undefined where they do not define it). */
-export const TCP_KEEPINTVL: number = constants.TCP_KEEPINTVL;
+export const TCP_KEEPINTVL = constants.TCP_KEEPINTVL as number;
 /** `TCP_KEEPCNT` from the system headers (undefined where they do not define it). */
-export const TCP_KEEPCNT: number = constants.TCP_KEEPCNT;
+export const TCP_KEEPCNT = constants.TCP_KEEPCNT as number;
 /** `TCP_SYNCNT` from the system headers (undefined where they do not define it). */
-export const TCP_SYNCNT: number = constants.TCP_SYNCNT;
+export const TCP_SYNCNT = constants.TCP_SYNCNT as number;
 /** `TCP_LINGER2` from the system headers (undefined where they do not define it). */
-export const TCP_LINGER2: number = constants.TCP_LINGER2;
+export const TCP_LINGER2 = constants.TCP_LINGER2 as number;
 /** `TCP_DEFER_ACCEPT` from the system headers (undefined where they do not define it). */
-export const TCP_DEFER_ACCEPT: number = constants.TCP_DEFER_ACCEPT;
+export const TCP_DEFER_ACCEPT = constants.TCP_DEFER_ACCEPT as number;
 /** `TCP_WINDOW_CLAMP` from the system headers (undefined where they do not define it). */
-export const TCP_WINDOW_CLAMP: number = constants.TCP_WINDOW_CLAMP;
+export const TCP_WINDOW_CLAMP = constants.TCP_WINDOW_CLAMP as number;
 /** `TCP_INFO` from the system headers (undefined where they do not define it). */
-export const TCP_INFO: number = constants.TCP_INFO;
+export const TCP_INFO = constants.TCP_INFO as number;
 /** `TCP_QUICKACK` from the system headers (undefined where they do not define it). */
-export const TCP_QUICKACK: number = constants.TCP_QUICKACK;
+export const TCP_QUICKACK = constants.TCP_QUICKACK as number;
 /** `TCP_CONGESTION` from the system headers (undefined where they do not define it). */
-export const TCP_CONGESTION: number = constants.TCP_CONGESTION;
+export const TCP_CONGESTION = constants.TCP_CONGESTION as number;
 /** `TCP_MD5SIG` from the system headers (undefined where they do not define it). */
-export const TCP_MD5SIG: number = constants.TCP_MD5SIG;
+export const TCP_MD5SIG = constants.TCP_MD5SIG as number;
 /** `TCP_THIN_LINEAR_TIMEOUTS` from the system headers (undefined where they do not define it). */
-export const TCP_THIN_LINEAR_TIMEOUTS: number = constants.TCP_THIN_LINEAR_TIMEOUTS;
+export const TCP_THIN_LINEAR_TIMEOUTS = constants.TCP_THIN_LINEAR_TIMEOUTS as number;
 /** `TCP_THIN_DUPACK` from the system headers (undefined where they do not define it). */
-export const TCP_THIN_DUPACK: number = constants.TCP_THIN_DUPACK;
+export const TCP_THIN_DUPACK = constants.TCP_THIN_DUPACK as number;
 /** `TCP_USER_TIMEOUT` from the system headers (undefined where they do not define it). */
-export const TCP_USER_TIMEOUT: number = constants.TCP_USER_TIMEOUT;
+export const TCP_USER_TIMEOUT = constants.TCP_USER_TIMEOUT as number;
 /** `TCP_REPAIR` from the system headers (undefined where they do not define it). */
-export const TCP_REPAIR: number = constants.TCP_REPAIR;
+export const TCP_REPAIR = constants.TCP_REPAIR as number;
 /** `TCP_REPAIR_QUEUE` from the system headers (undefined where they do not define it). */
-export const TCP_REPAIR_QUEUE: number = constants.TCP_REPAIR_QUEUE;
+export const TCP_REPAIR_QUEUE = constants.TCP_REPAIR_QUEUE as number;
 /** `TCP_QUEUE_SEQ` from the system headers (undefined where they do not define it). */
-export const TCP_QUEUE_SEQ: number = constants.TCP_QUEUE_SEQ;
+export const TCP_QUEUE_SEQ = constants.TCP_QUEUE_SEQ as number;
 /** `TCP_REPAIR_OPTIONS` from the system headers (undefined where they do not define it). */
-export const TCP_REPAIR_OPTIONS: number = constants.TCP_REPAIR_OPTIONS;
+export const TCP_REPAIR_OPTIONS = constants.TCP_REPAIR_OPTIONS as number;
 /** `TCP_FASTOPEN` from the system headers (undefined where they do not define it). */
-export const TCP_FASTOPEN: number = constants.TCP_FASTOPEN;
+export const TCP_FASTOPEN = constants.TCP_FASTOPEN as number;
 /** `TCP_TIMESTAMP` from the system headers (undefined where they do not define it). */
-export const TCP_TIMESTAMP: number = constants.TCP_TIMESTAMP;
+export const TCP_TIMESTAMP = constants.TCP_TIMESTAMP as number;
 /** `TCP_NOTSENT_LOWAT` from the system headers (undefined where they do not define it). */
-export const TCP_NOTSENT_LOWAT: number = constants.TCP_NOTSENT_LOWAT;
+export const TCP_NOTSENT_LOWAT = constants.TCP_NOTSENT_LOWAT as number;
 /** `TCP_CC_INFO` from the system headers (undefined where they do not define it). */
-export const TCP_CC_INFO: number = constants.TCP_CC_INFO;
+export const TCP_CC_INFO = constants.TCP_CC_INFO as number;
 /** `TCP_SAVE_SYN` from the system headers (undefined where they do not define it). */
-export const TCP_SAVE_SYN: number = constants.TCP_SAVE_SYN;
+export const TCP_SAVE_SYN = constants.TCP_SAVE_SYN as number;
 /** `TCP_SAVED_SYN` from the system headers (undefined where they do not define it). */
-export const TCP_SAVED_SYN: number = constants.TCP_SAVED_SYN;
+export const TCP_SAVED_SYN = constants.TCP_SAVED_SYN as number;
 /** `TCP_REPAIR_WINDOW` from the system headers (undefined where they do not define it). */
-export const TCP_REPAIR_WINDOW: number = constants.TCP_REPAIR_WINDOW;
+export const TCP_REPAIR_WINDOW = constants.TCP_REPAIR_WINDOW as number;
 /** `TCP_FASTOPEN_CONNECT` from the system headers (undefined where they do not define it). */
-export const TCP_FASTOPEN_CONNECT: number = constants.TCP_FASTOPEN_CONNECT;
+export const TCP_FASTOPEN_CONNECT = constants.TCP_FASTOPEN_CONNECT as number;
 /** `TCP_ULP` from the system headers (undefined where they do not define it). */
-export const TCP_ULP: number = constants.TCP_ULP;
+export const TCP_ULP = constants.TCP_ULP as number;
 /** `TCP_MD5SIG_EXT` from the system headers (undefined where they do not define it). */
-export const TCP_MD5SIG_EXT: number = constants.TCP_MD5SIG_EXT;
+export const TCP_MD5SIG_EXT = constants.TCP_MD5SIG_EXT as number;
 /** `TCP_FASTOPEN_KEY` from the system headers (undefined where they do not define it). */
-export const TCP_FASTOPEN_KEY: number = constants.TCP_FASTOPEN_KEY;
+export const TCP_FASTOPEN_KEY = constants.TCP_FASTOPEN_KEY as number;
 /** `TCP_FASTOPEN_NO_COOKIE` from the system headers (undefined where they do not define it). */
-export const TCP_FASTOPEN_NO_COOKIE: number = constants.TCP_FASTOPEN_NO_COOKIE;
+export const TCP_FASTOPEN_NO_COOKIE = constants.TCP_FASTOPEN_NO_COOKIE as number;
 /** `TCP_ZEROCOPY_RECEIVE` from the system headers (undefined where they do not define it). */
-export const TCP_ZEROCOPY_RECEIVE: number = constants.TCP_ZEROCOPY_RECEIVE;
+export const TCP_ZEROCOPY_RECEIVE = constants.TCP_ZEROCOPY_RECEIVE as number;
 /** `TCP_INQ` from the system headers (undefined where they do not define it). */
-export const TCP_INQ: number = constants.TCP_INQ;
+export const TCP_INQ = constants.TCP_INQ as number;
 /** `TCP_TX_DELAY` from the system headers (undefined where they do not define it). */
-export const TCP_TX_DELAY: number = constants.TCP_TX_DELAY;
+export const TCP_TX_DELAY = constants.TCP_TX_DELAY as number;
 /** `UDP_CORK` from the system headers (undefined where they do not define it). */
-export const UDP_CORK: number = constants.UDP_CORK;
+export const UDP_CORK = constants.UDP_CORK as number;
 /** `UDP_ENCAP` from the system headers (undefined where they do not define it). */
-export const UDP_ENCAP: number = constants.UDP_ENCAP;
+export const UDP_ENCAP = constants.UDP_ENCAP as number;
 /** `UDP_NO_CHECK6_TX` from the system headers (undefined where they do not define it). */
-export const UDP_NO_CHECK6_TX: number = constants.UDP_NO_CHECK6_TX;
+export const UDP_NO_CHECK6_TX = constants.UDP_NO_CHECK6_TX as number;
 /** `UDP_NO_CHECK6_RX` from the system headers (undefined where they do not define it). */
-export const UDP_NO_CHECK6_RX: number = constants.UDP_NO_CHECK6_RX;
+export const UDP_NO_CHECK6_RX = constants.UDP_NO_CHECK6_RX as number;
 /** `UDP_SEGMENT` from the system headers (undefined where they do not define it). */
-export const UDP_SEGMENT: number = constants.UDP_SEGMENT;
+export const UDP_SEGMENT = constants.UDP_SEGMENT as number;
 /** `UDP_GRO` from the system headers (undefined where they do not define it). */
-export const UDP_GRO: number = constants.UDP_GRO;
+export const UDP_GRO = constants.UDP_GRO as number;
 /** `POLLIN` from the system headers (undefined where they do not define it). */
-export const POLLIN: number = constants.POLLIN;
+export const POLLIN = constants.POLLIN as number;
 /** `POLLPRI` from the system headers (undefined where they do not define it). */
-export const POLLPRI: number = constants.POLLPRI;
+export const POLLPRI = constants.POLLPRI as number;
 /** `POLLOUT` from the system headers (undefined where they do not define it). */
-export const POLLOUT: number = constants.POLLOUT;
+export const POLLOUT = constants.POLLOUT as number;
 /** `POLLERR` from the system headers (undefined where they do not define it). */
-export const POLLERR: number = constants.POLLERR;
+export const POLLERR = constants.POLLERR as number;
 /** `POLLHUP` from the system headers (undefined where they do not define it). */
-export const POLLHUP: number = constants.POLLHUP;
+export const POLLHUP = constants.POLLHUP as number;
 /** `POLLNVAL` from the system headers (undefined where they do not define it). */
-export const POLLNVAL: number = constants.POLLNVAL;
+export const POLLNVAL = constants.POLLNVAL as number;
 /** `POLLRDNORM` from the system headers (undefined where they do not define it). */
-export const POLLRDNORM: number = constants.POLLRDNORM;
+export const POLLRDNORM = constants.POLLRDNORM as number;
 /** `POLLRDBAND` from the system headers (undefined where they do not define it). */
-export const POLLRDBAND: number = constants.POLLRDBAND;
+export const POLLRDBAND = constants.POLLRDBAND as number;
 /** `POLLWRNORM` from the system headers (undefined where they do not define it). */
-export const POLLWRNORM: number = constants.POLLWRNORM;
+export const POLLWRNORM = constants.POLLWRNORM as number;
 /** `POLLWRBAND` from the system headers (undefined where they do not define it). */
-export const POLLWRBAND: number = constants.POLLWRBAND;
+export const POLLWRBAND = constants.POLLWRBAND as number;
 /** `POLLMSG` from the system headers (undefined where they do not define it). */
-export const POLLMSG: number = constants.POLLMSG;
+export const POLLMSG = constants.POLLMSG as number;
 /** `POLLREMOVE` from the system headers (undefined where they do not define it). */
-export const POLLREMOVE: number = constants.POLLREMOVE;
+export const POLLREMOVE = constants.POLLREMOVE as number;
 /** `POLLRDHUP` from the system headers (undefined where they do not define it). */
-export const POLLRDHUP: number = constants.POLLRDHUP;
+export const POLLRDHUP = constants.POLLRDHUP as number;
 /** `F_GETFD` from the system headers (undefined where they do not define it). */
-export const F_GETFD: number = constants.F_GETFD;
+export const F_GETFD = constants.F_GETFD as number;
 /** `F_SETFD` from the system headers (undefined where they do not define it). */
-export const F_SETFD: number = constants.F_SETFD;
+export const F_SETFD = constants.F_SETFD as number;
 /** `F_GETFL` from the system headers (undefined where they do not define it). */
-export const F_GETFL: number = constants.F_GETFL;
+export const F_GETFL = constants.F_GETFL as number;
 /** `F_SETFL` from the system headers (undefined where they do not define it). */
-export const F_SETFL: number = constants.F_SETFL;
+export const F_SETFL = constants.F_SETFL as number;
 /** `FD_CLOEXEC` from the system headers (undefined where they do not define it). */
-export const FD_CLOEXEC: number = constants.FD_CLOEXEC;
+export const FD_CLOEXEC = constants.FD_CLOEXEC as number;
 /** `O_NONBLOCK` from the system headers (undefined where they do not define it). */
-export const O_NONBLOCK: number = constants.O_NONBLOCK;
+export const O_NONBLOCK = constants.O_NONBLOCK as number;
 /** `O_NDELAY` from the system headers (undefined where they do not define it). */
-export const O_NDELAY: number = constants.O_NDELAY;
+export const O_NDELAY = constants.O_NDELAY as number;
 /** `O_RDONLY` from the system headers (undefined where they do not define it). */
-export const O_RDONLY: number = constants.O_RDONLY;
+export const O_RDONLY = constants.O_RDONLY as number;
 /** `O_WRONLY` from the system headers (undefined where they do not define it). */
-export const O_WRONLY: number = constants.O_WRONLY;
+export const O_WRONLY = constants.O_WRONLY as number;
 /** `O_RDWR` from the system headers (undefined where they do not define it). */
-export const O_RDWR: number = constants.O_RDWR;
+export const O_RDWR = constants.O_RDWR as number;
 /** `O_APPEND` from the system headers (undefined where they do not define it). */
-export const O_APPEND: number = constants.O_APPEND;
+export const O_APPEND = constants.O_APPEND as number;
 /** `O_ASYNC` from the system headers (undefined where they do not define it). */
-export const O_ASYNC: number = constants.O_ASYNC;
+export const O_ASYNC = constants.O_ASYNC as number;
 /** `FIONREAD` from the system headers (undefined where they do not define it). */
-export const FIONREAD: number = constants.FIONREAD;
+export const FIONREAD = constants.FIONREAD as number;
 /** `FIONBIO` from the system headers (undefined where they do not define it). */
-export const FIONBIO: number = constants.FIONBIO;
+export const FIONBIO = constants.FIONBIO as number;
 /** `SIOCINQ` from the system headers (undefined where they do not define it). */
-export const SIOCINQ: number = constants.SIOCINQ;
+export const SIOCINQ = constants.SIOCINQ as number;
 /** `SIOCOUTQ` from the system headers (undefined where they do not define it). */
-export const SIOCOUTQ: number = constants.SIOCOUTQ;
+export const SIOCOUTQ = constants.SIOCOUTQ as number;
 /** `SIOCOUTQNSD` from the system headers (undefined where they do not define it). */
-export const SIOCOUTQNSD: number = constants.SIOCOUTQNSD;
+export const SIOCOUTQNSD = constants.SIOCOUTQNSD as number;
 /** `SIOCATMARK` from the system headers (undefined where they do not define it). */
-export const SIOCATMARK: number = constants.SIOCATMARK;
+export const SIOCATMARK = constants.SIOCATMARK as number;
 /** `IF_NAMESIZE` from the system headers (undefined where they do not define it). */
-export const IF_NAMESIZE: number = constants.IF_NAMESIZE;
+export const IF_NAMESIZE = constants.IF_NAMESIZE as number;
 /** `IFNAMSIZ` from the system headers (undefined where they do not define it). */
-export const IFNAMSIZ: number = constants.IFNAMSIZ;
+export const IFNAMSIZ = constants.IFNAMSIZ as number;
 /** `INADDR_ANY` from the system headers (undefined where they do not define it). */
-export const INADDR_ANY: number = constants.INADDR_ANY;
+export const INADDR_ANY = constants.INADDR_ANY as number;
 /** `INADDR_BROADCAST` from the system headers (undefined where they do not define it). */
-export const INADDR_BROADCAST: number = constants.INADDR_BROADCAST;
+export const INADDR_BROADCAST = constants.INADDR_BROADCAST as number;
 /** `INADDR_NONE` from the system headers (undefined where they do not define it). */
-export const INADDR_NONE: number = constants.INADDR_NONE;
+export const INADDR_NONE = constants.INADDR_NONE as number;
 /** `INADDR_LOOPBACK` from the system headers (undefined where they do not define it). */
-export const INADDR_LOOPBACK: number = constants.INADDR_LOOPBACK;
+export const INADDR_LOOPBACK = constants.INADDR_LOOPBACK as number;
 /** `INADDR_UNSPEC_GROUP` from the system headers (undefined where they do not define it). */
-export const INADDR_UNSPEC_GROUP: number = constants.INADDR_UNSPEC_GROUP;
+export const INADDR_UNSPEC_GROUP = constants.INADDR_UNSPEC_GROUP as number;
 /** `INADDR_ALLHOSTS_GROUP` from the system headers (undefined where they do not define it). */
-export const INADDR_ALLHOSTS_GROUP: number = constants.INADDR_ALLHOSTS_GROUP;
+export const INADDR_ALLHOSTS_GROUP = constants.INADDR_ALLHOSTS_GROUP as number;
 /** `INADDR_ALLRTRS_GROUP` from the system headers (undefined where they do not define it). */
-export const INADDR_ALLRTRS_GROUP: number = constants.INADDR_ALLRTRS_GROUP;
+export const INADDR_ALLRTRS_GROUP = constants.INADDR_ALLRTRS_GROUP as number;
 /** `INADDR_MAX_LOCAL_GROUP` from the system headers (undefined where they do not define it). */
-export const INADDR_MAX_LOCAL_GROUP: number = constants.INADDR_MAX_LOCAL_GROUP;
+export const INADDR_MAX_LOCAL_GROUP = constants.INADDR_MAX_LOCAL_GROUP as number;
 /** `INET_ADDRSTRLEN` from the system headers (undefined where they do not define it). */
-export const INET_ADDRSTRLEN: number = constants.INET_ADDRSTRLEN;
+export const INET_ADDRSTRLEN = constants.INET_ADDRSTRLEN as number;
 /** `INET6_ADDRSTRLEN` from the system headers (undefined where they do not define it). */
-export const INET6_ADDRSTRLEN: number = constants.INET6_ADDRSTRLEN;
+export const INET6_ADDRSTRLEN = constants.INET6_ADDRSTRLEN as number;
 /** `ETH_P_LOOP` from the system headers (undefined where they do not define it). */
-export const ETH_P_LOOP: number = constants.ETH_P_LOOP;
+export const ETH_P_LOOP = constants.ETH_P_LOOP as number;
 /** `ETH_P_IP` from the system headers (undefined where they do not define it). */
-export const ETH_P_IP: number = constants.ETH_P_IP;
+export const ETH_P_IP = constants.ETH_P_IP as number;
 /** `ETH_P_X25` from the system headers (undefined where they do not define it). */
-export const ETH_P_X25: number = constants.ETH_P_X25;
+export const ETH_P_X25 = constants.ETH_P_X25 as number;
 /** `ETH_P_ARP` from the system headers (undefined where they do not define it). */
-export const ETH_P_ARP: number = constants.ETH_P_ARP;
+export const ETH_P_ARP = constants.ETH_P_ARP as number;
 /** `ETH_P_RARP` from the system headers (undefined where they do not define it). */
-export const ETH_P_RARP: number = constants.ETH_P_RARP;
+export const ETH_P_RARP = constants.ETH_P_RARP as number;
 /** `ETH_P_8021Q` from the system headers (undefined where they do not define it). */
-export const ETH_P_8021Q: number = constants.ETH_P_8021Q;
+export const ETH_P_8021Q = constants.ETH_P_8021Q as number;
 /** `ETH_P_8021AD` from the system headers (undefined where they do not define it). */
-export const ETH_P_8021AD: number = constants.ETH_P_8021AD;
+export const ETH_P_8021AD = constants.ETH_P_8021AD as number;
 /** `ETH_P_IPX` from the system headers (undefined where they do not define it). */
-export const ETH_P_IPX: number = constants.ETH_P_IPX;
+export const ETH_P_IPX = constants.ETH_P_IPX as number;
 /** `ETH_P_IPV6` from the system headers (undefined where they do not define it). */
-export const ETH_P_IPV6: number = constants.ETH_P_IPV6;
+export const ETH_P_IPV6 = constants.ETH_P_IPV6 as number;
 /** `ETH_P_PAUSE` from the system headers (undefined where they do not define it). */
-export const ETH_P_PAUSE: number = constants.ETH_P_PAUSE;
+export const ETH_P_PAUSE = constants.ETH_P_PAUSE as number;
 /** `ETH_P_SLOW` from the system headers (undefined where they do not define it). */
-export const ETH_P_SLOW: number = constants.ETH_P_SLOW;
+export const ETH_P_SLOW = constants.ETH_P_SLOW as number;
 /** `ETH_P_MPLS_UC` from the system headers (undefined where they do not define it). */
-export const ETH_P_MPLS_UC: number = constants.ETH_P_MPLS_UC;
+export const ETH_P_MPLS_UC = constants.ETH_P_MPLS_UC as number;
 /** `ETH_P_MPLS_MC` from the system headers (undefined where they do not define it). */
-export const ETH_P_MPLS_MC: number = constants.ETH_P_MPLS_MC;
+export const ETH_P_MPLS_MC = constants.ETH_P_MPLS_MC as number;
 /** `ETH_P_PPP_DISC` from the system headers (undefined where they do not define it). */
-export const ETH_P_PPP_DISC: number = constants.ETH_P_PPP_DISC;
+export const ETH_P_PPP_DISC = constants.ETH_P_PPP_DISC as number;
 /** `ETH_P_PPP_SES` from the system headers (undefined where they do not define it). */
-export const ETH_P_PPP_SES: number = constants.ETH_P_PPP_SES;
+export const ETH_P_PPP_SES = constants.ETH_P_PPP_SES as number;
 /** `ETH_P_LLDP` from the system headers (undefined where they do not define it). */
-export const ETH_P_LLDP: number = constants.ETH_P_LLDP;
+export const ETH_P_LLDP = constants.ETH_P_LLDP as number;
 /** `ETH_P_PAE` from the system headers (undefined where they do not define it). */
-export const ETH_P_PAE: number = constants.ETH_P_PAE;
+export const ETH_P_PAE = constants.ETH_P_PAE as number;
 /** `ETH_P_TIPC` from the system headers (undefined where they do not define it). */
-export const ETH_P_TIPC: number = constants.ETH_P_TIPC;
+export const ETH_P_TIPC = constants.ETH_P_TIPC as number;
 /** `ETH_P_MACSEC` from the system headers (undefined where they do not define it). */
-export const ETH_P_MACSEC: number = constants.ETH_P_MACSEC;
+export const ETH_P_MACSEC = constants.ETH_P_MACSEC as number;
 /** `ETH_P_1588` from the system headers (undefined where they do not define it). */
-export const ETH_P_1588: number = constants.ETH_P_1588;
+export const ETH_P_1588 = constants.ETH_P_1588 as number;
 /** `ETH_P_FCOE` from the system headers (undefined where they do not define it). */
-export const ETH_P_FCOE: number = constants.ETH_P_FCOE;
+export const ETH_P_FCOE = constants.ETH_P_FCOE as number;
 /** `ETH_P_QINQ1` from the system headers (undefined where they do not define it). */
-export const ETH_P_QINQ1: number = constants.ETH_P_QINQ1;
+export const ETH_P_QINQ1 = constants.ETH_P_QINQ1 as number;
 /** `ETH_P_802_3` from the system headers (undefined where they do not define it). */
-export const ETH_P_802_3: number = constants.ETH_P_802_3;
+export const ETH_P_802_3 = constants.ETH_P_802_3 as number;
 /** `ETH_P_AX25` from the system headers (undefined where they do not define it). */
-export const ETH_P_AX25: number = constants.ETH_P_AX25;
+export const ETH_P_AX25 = constants.ETH_P_AX25 as number;
 /** `ETH_P_ALL` from the system headers (undefined where they do not define it). */
-export const ETH_P_ALL: number = constants.ETH_P_ALL;
+export const ETH_P_ALL = constants.ETH_P_ALL as number;
 /** `ETH_P_802_2` from the system headers (undefined where they do not define it). */
-export const ETH_P_802_2: number = constants.ETH_P_802_2;
+export const ETH_P_802_2 = constants.ETH_P_802_2 as number;
 /** `ETH_P_CAN` from the system headers (undefined where they do not define it). */
-export const ETH_P_CAN: number = constants.ETH_P_CAN;
+export const ETH_P_CAN = constants.ETH_P_CAN as number;
 /** `ETH_P_CANFD` from the system headers (undefined where they do not define it). */
-export const ETH_P_CANFD: number = constants.ETH_P_CANFD;
+export const ETH_P_CANFD = constants.ETH_P_CANFD as number;
 /** `ETH_ALEN` from the system headers (undefined where they do not define it). */
-export const ETH_ALEN: number = constants.ETH_ALEN;
+export const ETH_ALEN = constants.ETH_ALEN as number;
 /** `ETH_HLEN` from the system headers (undefined where they do not define it). */
-export const ETH_HLEN: number = constants.ETH_HLEN;
+export const ETH_HLEN = constants.ETH_HLEN as number;
 /** `ETH_ZLEN` from the system headers (undefined where they do not define it). */
-export const ETH_ZLEN: number = constants.ETH_ZLEN;
+export const ETH_ZLEN = constants.ETH_ZLEN as number;
 /** `ETH_DATA_LEN` from the system headers (undefined where they do not define it). */
-export const ETH_DATA_LEN: number = constants.ETH_DATA_LEN;
+export const ETH_DATA_LEN = constants.ETH_DATA_LEN as number;
 /** `ETH_FRAME_LEN` from the system headers (undefined where they do not define it). */
-export const ETH_FRAME_LEN: number = constants.ETH_FRAME_LEN;
+export const ETH_FRAME_LEN = constants.ETH_FRAME_LEN as number;
 /** `ETH_FCS_LEN` from the system headers (undefined where they do not define it). */
-export const ETH_FCS_LEN: number = constants.ETH_FCS_LEN;
+export const ETH_FCS_LEN = constants.ETH_FCS_LEN as number;
 /** `PACKET_HOST` from the system headers (undefined where they do not define it). */
-export const PACKET_HOST: number = constants.PACKET_HOST;
+export const PACKET_HOST = constants.PACKET_HOST as number;
 /** `PACKET_BROADCAST` from the system headers (undefined where they do not define it). */
-export const PACKET_BROADCAST: number = constants.PACKET_BROADCAST;
+export const PACKET_BROADCAST = constants.PACKET_BROADCAST as number;
 /** `PACKET_MULTICAST` from the system headers (undefined where they do not define it). */
-export const PACKET_MULTICAST: number = constants.PACKET_MULTICAST;
+export const PACKET_MULTICAST = constants.PACKET_MULTICAST as number;
 /** `PACKET_OTHERHOST` from the system headers (undefined where they do not define it). */
-export const PACKET_OTHERHOST: number = constants.PACKET_OTHERHOST;
+export const PACKET_OTHERHOST = constants.PACKET_OTHERHOST as number;
 /** `PACKET_OUTGOING` from the system headers (undefined where they do not define it). */
-export const PACKET_OUTGOING: number = constants.PACKET_OUTGOING;
+export const PACKET_OUTGOING = constants.PACKET_OUTGOING as number;
 /** `PACKET_LOOPBACK` from the system headers (undefined where they do not define it). */
-export const PACKET_LOOPBACK: number = constants.PACKET_LOOPBACK;
+export const PACKET_LOOPBACK = constants.PACKET_LOOPBACK as number;
 /** `PACKET_USER` from the system headers (undefined where they do not define it). */
-export const PACKET_USER: number = constants.PACKET_USER;
+export const PACKET_USER = constants.PACKET_USER as number;
 /** `PACKET_KERNEL` from the system headers (undefined where they do not define it). */
-export const PACKET_KERNEL: number = constants.PACKET_KERNEL;
+export const PACKET_KERNEL = constants.PACKET_KERNEL as number;
 /** `PACKET_ADD_MEMBERSHIP` from the system headers (undefined where they do not define it). */
-export const PACKET_ADD_MEMBERSHIP: number = constants.PACKET_ADD_MEMBERSHIP;
+export const PACKET_ADD_MEMBERSHIP = constants.PACKET_ADD_MEMBERSHIP as number;
 /** `PACKET_DROP_MEMBERSHIP` from the system headers (undefined where they do not define it). */
-export const PACKET_DROP_MEMBERSHIP: number = constants.PACKET_DROP_MEMBERSHIP;
+export const PACKET_DROP_MEMBERSHIP = constants.PACKET_DROP_MEMBERSHIP as number;
 /** `PACKET_RECV_OUTPUT` from the system headers (undefined where they do not define it). */
-export const PACKET_RECV_OUTPUT: number = constants.PACKET_RECV_OUTPUT;
+export const PACKET_RECV_OUTPUT = constants.PACKET_RECV_OUTPUT as number;
 /** `PACKET_RX_RING` from the system headers (undefined where they do not define it). */
-export const PACKET_RX_RING: number = constants.PACKET_RX_RING;
+export const PACKET_RX_RING = constants.PACKET_RX_RING as number;
 /** `PACKET_STATISTICS` from the system headers (undefined where they do not define it). */
-export const PACKET_STATISTICS: number = constants.PACKET_STATISTICS;
+export const PACKET_STATISTICS = constants.PACKET_STATISTICS as number;
 /** `PACKET_COPY_THRESH` from the system headers (undefined where they do not define it). */
-export const PACKET_COPY_THRESH: number = constants.PACKET_COPY_THRESH;
+export const PACKET_COPY_THRESH = constants.PACKET_COPY_THRESH as number;
 /** `PACKET_AUXDATA` from the system headers (undefined where they do not define it). */
-export const PACKET_AUXDATA: number = constants.PACKET_AUXDATA;
+export const PACKET_AUXDATA = constants.PACKET_AUXDATA as number;
 /** `PACKET_ORIGDEV` from the system headers (undefined where they do not define it). */
-export const PACKET_ORIGDEV: number = constants.PACKET_ORIGDEV;
+export const PACKET_ORIGDEV = constants.PACKET_ORIGDEV as number;
 /** `PACKET_VERSION` from the system headers (undefined where they do not define it). */
-export const PACKET_VERSION: number = constants.PACKET_VERSION;
+export const PACKET_VERSION = constants.PACKET_VERSION as number;
 /** `PACKET_HDRLEN` from the system headers (undefined where they do not define it). */
-export const PACKET_HDRLEN: number = constants.PACKET_HDRLEN;
+export const PACKET_HDRLEN = constants.PACKET_HDRLEN as number;
 /** `PACKET_RESERVE` from the system headers (undefined where they do not define it). */
-export const PACKET_RESERVE: number = constants.PACKET_RESERVE;
+export const PACKET_RESERVE = constants.PACKET_RESERVE as number;
 /** `PACKET_TX_RING` from the system headers (undefined where they do not define it). */
-export const PACKET_TX_RING: number = constants.PACKET_TX_RING;
+export const PACKET_TX_RING = constants.PACKET_TX_RING as number;
 /** `PACKET_LOSS` from the system headers (undefined where they do not define it). */
-export const PACKET_LOSS: number = constants.PACKET_LOSS;
+export const PACKET_LOSS = constants.PACKET_LOSS as number;
 /** `PACKET_VNET_HDR` from the system headers (undefined where they do not define it). */
-export const PACKET_VNET_HDR: number = constants.PACKET_VNET_HDR;
+export const PACKET_VNET_HDR = constants.PACKET_VNET_HDR as number;
 /** `PACKET_TX_TIMESTAMP` from the system headers (undefined where they do not define it). */
-export const PACKET_TX_TIMESTAMP: number = constants.PACKET_TX_TIMESTAMP;
+export const PACKET_TX_TIMESTAMP = constants.PACKET_TX_TIMESTAMP as number;
 /** `PACKET_TIMESTAMP` from the system headers (undefined where they do not define it). */
-export const PACKET_TIMESTAMP: number = constants.PACKET_TIMESTAMP;
+export const PACKET_TIMESTAMP = constants.PACKET_TIMESTAMP as number;
 /** `PACKET_FANOUT` from the system headers (undefined where they do not define it). */
-export const PACKET_FANOUT: number = constants.PACKET_FANOUT;
+export const PACKET_FANOUT = constants.PACKET_FANOUT as number;
 /** `PACKET_TX_HAS_OFF` from the system headers (undefined where they do not define it). */
-export const PACKET_TX_HAS_OFF: number = constants.PACKET_TX_HAS_OFF;
+export const PACKET_TX_HAS_OFF = constants.PACKET_TX_HAS_OFF as number;
 /** `PACKET_QDISC_BYPASS` from the system headers (undefined where they do not define it). */
-export const PACKET_QDISC_BYPASS: number = constants.PACKET_QDISC_BYPASS;
+export const PACKET_QDISC_BYPASS = constants.PACKET_QDISC_BYPASS as number;
 /** `PACKET_ROLLOVER_STATS` from the system headers (undefined where they do not define it). */
-export const PACKET_ROLLOVER_STATS: number = constants.PACKET_ROLLOVER_STATS;
+export const PACKET_ROLLOVER_STATS = constants.PACKET_ROLLOVER_STATS as number;
 /** `PACKET_FANOUT_DATA` from the system headers (undefined where they do not define it). */
-export const PACKET_FANOUT_DATA: number = constants.PACKET_FANOUT_DATA;
+export const PACKET_FANOUT_DATA = constants.PACKET_FANOUT_DATA as number;
 /** `PACKET_IGNORE_OUTGOING` from the system headers (undefined where they do not define it). */
-export const PACKET_IGNORE_OUTGOING: number = constants.PACKET_IGNORE_OUTGOING;
+export const PACKET_IGNORE_OUTGOING = constants.PACKET_IGNORE_OUTGOING as number;
 /** `PACKET_MR_MULTICAST` from the system headers (undefined where they do not define it). */
-export const PACKET_MR_MULTICAST: number = constants.PACKET_MR_MULTICAST;
+export const PACKET_MR_MULTICAST = constants.PACKET_MR_MULTICAST as number;
 /** `PACKET_MR_PROMISC` from the system headers (undefined where they do not define it). */
-export const PACKET_MR_PROMISC: number = constants.PACKET_MR_PROMISC;
+export const PACKET_MR_PROMISC = constants.PACKET_MR_PROMISC as number;
 /** `PACKET_MR_ALLMULTI` from the system headers (undefined where they do not define it). */
-export const PACKET_MR_ALLMULTI: number = constants.PACKET_MR_ALLMULTI;
+export const PACKET_MR_ALLMULTI = constants.PACKET_MR_ALLMULTI as number;
 /** `PACKET_MR_UNICAST` from the system headers (undefined where they do not define it). */
-export const PACKET_MR_UNICAST: number = constants.PACKET_MR_UNICAST;
+export const PACKET_MR_UNICAST = constants.PACKET_MR_UNICAST as number;
 /** `ARPHRD_NETROM` from the system headers (undefined where they do not define it). */
-export const ARPHRD_NETROM: number = constants.ARPHRD_NETROM;
+export const ARPHRD_NETROM = constants.ARPHRD_NETROM as number;
 /** `ARPHRD_ETHER` from the system headers (undefined where they do not define it). */
-export const ARPHRD_ETHER: number = constants.ARPHRD_ETHER;
+export const ARPHRD_ETHER = constants.ARPHRD_ETHER as number;
 /** `ARPHRD_EETHER` from the system headers (undefined where they do not define it). */
-export const ARPHRD_EETHER: number = constants.ARPHRD_EETHER;
+export const ARPHRD_EETHER = constants.ARPHRD_EETHER as number;
 /** `ARPHRD_AX25` from the system headers (undefined where they do not define it). */
-export const ARPHRD_AX25: number = constants.ARPHRD_AX25;
+export const ARPHRD_AX25 = constants.ARPHRD_AX25 as number;
 /** `ARPHRD_IEEE802` from the system headers (undefined where they do not define it). */
-export const ARPHRD_IEEE802: number = constants.ARPHRD_IEEE802;
+export const ARPHRD_IEEE802 = constants.ARPHRD_IEEE802 as number;
 /** `ARPHRD_ARCNET` from the system headers (undefined where they do not define it). */
-export const ARPHRD_ARCNET: number = constants.ARPHRD_ARCNET;
+export const ARPHRD_ARCNET = constants.ARPHRD_ARCNET as number;
 /** `ARPHRD_DLCI` from the system headers (undefined where they do not define it). */
-export const ARPHRD_DLCI: number = constants.ARPHRD_DLCI;
+export const ARPHRD_DLCI = constants.ARPHRD_DLCI as number;
 /** `ARPHRD_ATM` from the system headers (undefined where they do not define it). */
-export const ARPHRD_ATM: number = constants.ARPHRD_ATM;
+export const ARPHRD_ATM = constants.ARPHRD_ATM as number;
 /** `ARPHRD_IEEE1394` from the system headers (undefined where they do not define it). */
-export const ARPHRD_IEEE1394: number = constants.ARPHRD_IEEE1394;
+export const ARPHRD_IEEE1394 = constants.ARPHRD_IEEE1394 as number;
 /** `ARPHRD_INFINIBAND` from the system headers (undefined where they do not define it). */
-export const ARPHRD_INFINIBAND: number = constants.ARPHRD_INFINIBAND;
+export const ARPHRD_INFINIBAND = constants.ARPHRD_INFINIBAND as number;
 /** `ARPHRD_SLIP` from the system headers (undefined where they do not define it). */
-export const ARPHRD_SLIP: number = constants.ARPHRD_SLIP;
+export const ARPHRD_SLIP = constants.ARPHRD_SLIP as number;
 /** `ARPHRD_PPP` from the system headers (undefined where they do not define it). */
-export const ARPHRD_PPP: number = constants.ARPHRD_PPP;
+export const ARPHRD_PPP = constants.ARPHRD_PPP as number;
 /** `ARPHRD_TUNNEL` from the system headers (undefined where they do not define it). */
-export const ARPHRD_TUNNEL: number = constants.ARPHRD_TUNNEL;
+export const ARPHRD_TUNNEL = constants.ARPHRD_TUNNEL as number;
 /** `ARPHRD_TUNNEL6` from the system headers (undefined where they do not define it). */
-export const ARPHRD_TUNNEL6: number = constants.ARPHRD_TUNNEL6;
+export const ARPHRD_TUNNEL6 = constants.ARPHRD_TUNNEL6 as number;
 /** `ARPHRD_LOOPBACK` from the system headers (undefined where they do not define it). */
-export const ARPHRD_LOOPBACK: number = constants.ARPHRD_LOOPBACK;
+export const ARPHRD_LOOPBACK = constants.ARPHRD_LOOPBACK as number;
 /** `ARPHRD_SIT` from the system headers (undefined where they do not define it). */
-export const ARPHRD_SIT: number = constants.ARPHRD_SIT;
+export const ARPHRD_SIT = constants.ARPHRD_SIT as number;
 /** `ARPHRD_IPGRE` from the system headers (undefined where they do not define it). */
-export const ARPHRD_IPGRE: number = constants.ARPHRD_IPGRE;
+export const ARPHRD_IPGRE = constants.ARPHRD_IPGRE as number;
 /** `ARPHRD_NONE` from the system headers (undefined where they do not define it). */
-export const ARPHRD_NONE: number = constants.ARPHRD_NONE;
+export const ARPHRD_NONE = constants.ARPHRD_NONE as number;
 /** `ARPHRD_VOID` from the system headers (undefined where they do not define it). */
-export const ARPHRD_VOID: number = constants.ARPHRD_VOID;
+export const ARPHRD_VOID = constants.ARPHRD_VOID as number;
 /** `ARPHRD_IEEE80211` from the system headers (undefined where they do not define it). */
-export const ARPHRD_IEEE80211: number = constants.ARPHRD_IEEE80211;
+export const ARPHRD_IEEE80211 = constants.ARPHRD_IEEE80211 as number;
 /** `ARPHRD_IEEE80211_RADIOTAP` from the system headers (undefined where they do not define it). */
-export const ARPHRD_IEEE80211_RADIOTAP: number = constants.ARPHRD_IEEE80211_RADIOTAP;
+export const ARPHRD_IEEE80211_RADIOTAP = constants.ARPHRD_IEEE80211_RADIOTAP as number;
 /** `ARPHRD_CAN` from the system headers (undefined where they do not define it). */
-export const ARPHRD_CAN: number = constants.ARPHRD_CAN;
+export const ARPHRD_CAN = constants.ARPHRD_CAN as number;
 /** `ARPHRD_RAWIP` from the system headers (undefined where they do not define it). */
-export const ARPHRD_RAWIP: number = constants.ARPHRD_RAWIP;
+export const ARPHRD_RAWIP = constants.ARPHRD_RAWIP as number;
 /** `NETLINK_ROUTE` from the system headers (undefined where they do not define it). */
-export const NETLINK_ROUTE: number = constants.NETLINK_ROUTE;
+export const NETLINK_ROUTE = constants.NETLINK_ROUTE as number;
 /** `NETLINK_UNUSED` from the system headers (undefined where they do not define it). */
-export const NETLINK_UNUSED: number = constants.NETLINK_UNUSED;
+export const NETLINK_UNUSED = constants.NETLINK_UNUSED as number;
 /** `NETLINK_USERSOCK` from the system headers (undefined where they do not define it). */
-export const NETLINK_USERSOCK: number = constants.NETLINK_USERSOCK;
+export const NETLINK_USERSOCK = constants.NETLINK_USERSOCK as number;
 /** `NETLINK_FIREWALL` from the system headers (undefined where they do not define it). */
-export const NETLINK_FIREWALL: number = constants.NETLINK_FIREWALL;
+export const NETLINK_FIREWALL = constants.NETLINK_FIREWALL as number;
 /** `NETLINK_SOCK_DIAG` from the system headers (undefined where they do not define it). */
-export const NETLINK_SOCK_DIAG: number = constants.NETLINK_SOCK_DIAG;
+export const NETLINK_SOCK_DIAG = constants.NETLINK_SOCK_DIAG as number;
 /** `NETLINK_INET_DIAG` from the system headers (undefined where they do not define it). */
-export const NETLINK_INET_DIAG: number = constants.NETLINK_INET_DIAG;
+export const NETLINK_INET_DIAG = constants.NETLINK_INET_DIAG as number;
 /** `NETLINK_NFLOG` from the system headers (undefined where they do not define it). */
-export const NETLINK_NFLOG: number = constants.NETLINK_NFLOG;
+export const NETLINK_NFLOG = constants.NETLINK_NFLOG as number;
 /** `NETLINK_XFRM` from the system headers (undefined where they do not define it). */
-export const NETLINK_XFRM: number = constants.NETLINK_XFRM;
+export const NETLINK_XFRM = constants.NETLINK_XFRM as number;
 /** `NETLINK_SELINUX` from the system headers (undefined where they do not define it). */
-export const NETLINK_SELINUX: number = constants.NETLINK_SELINUX;
+export const NETLINK_SELINUX = constants.NETLINK_SELINUX as number;
 /** `NETLINK_ISCSI` from the system headers (undefined where they do not define it). */
-export const NETLINK_ISCSI: number = constants.NETLINK_ISCSI;
+export const NETLINK_ISCSI = constants.NETLINK_ISCSI as number;
 /** `NETLINK_AUDIT` from the system headers (undefined where they do not define it). */
-export const NETLINK_AUDIT: number = constants.NETLINK_AUDIT;
+export const NETLINK_AUDIT = constants.NETLINK_AUDIT as number;
 /** `NETLINK_FIB_LOOKUP` from the system headers (undefined where they do not define it). */
-export const NETLINK_FIB_LOOKUP: number = constants.NETLINK_FIB_LOOKUP;
+export const NETLINK_FIB_LOOKUP = constants.NETLINK_FIB_LOOKUP as number;
 /** `NETLINK_CONNECTOR` from the system headers (undefined where they do not define it). */
-export const NETLINK_CONNECTOR: number = constants.NETLINK_CONNECTOR;
+export const NETLINK_CONNECTOR = constants.NETLINK_CONNECTOR as number;
 /** `NETLINK_NETFILTER` from the system headers (undefined where they do not define it). */
-export const NETLINK_NETFILTER: number = constants.NETLINK_NETFILTER;
+export const NETLINK_NETFILTER = constants.NETLINK_NETFILTER as number;
 /** `NETLINK_IP6_FW` from the system headers (undefined where they do not define it). */
-export const NETLINK_IP6_FW: number = constants.NETLINK_IP6_FW;
+export const NETLINK_IP6_FW = constants.NETLINK_IP6_FW as number;
 /** `NETLINK_DNRTMSG` from the system headers (undefined where they do not define it). */
-export const NETLINK_DNRTMSG: number = constants.NETLINK_DNRTMSG;
+export const NETLINK_DNRTMSG = constants.NETLINK_DNRTMSG as number;
 /** `NETLINK_KOBJECT_UEVENT` from the system headers (undefined where they do not define it). */
-export const NETLINK_KOBJECT_UEVENT: number = constants.NETLINK_KOBJECT_UEVENT;
+export const NETLINK_KOBJECT_UEVENT = constants.NETLINK_KOBJECT_UEVENT as number;
 /** `NETLINK_GENERIC` from the system headers (undefined where they do not define it). */
-export const NETLINK_GENERIC: number = constants.NETLINK_GENERIC;
+export const NETLINK_GENERIC = constants.NETLINK_GENERIC as number;
 /** `NETLINK_SCSITRANSPORT` from the system headers (undefined where they do not define it). */
-export const NETLINK_SCSITRANSPORT: number = constants.NETLINK_SCSITRANSPORT;
+export const NETLINK_SCSITRANSPORT = constants.NETLINK_SCSITRANSPORT as number;
 /** `NETLINK_ECRYPTFS` from the system headers (undefined where they do not define it). */
-export const NETLINK_ECRYPTFS: number = constants.NETLINK_ECRYPTFS;
+export const NETLINK_ECRYPTFS = constants.NETLINK_ECRYPTFS as number;
 /** `NETLINK_RDMA` from the system headers (undefined where they do not define it). */
-export const NETLINK_RDMA: number = constants.NETLINK_RDMA;
+export const NETLINK_RDMA = constants.NETLINK_RDMA as number;
 /** `NETLINK_CRYPTO` from the system headers (undefined where they do not define it). */
-export const NETLINK_CRYPTO: number = constants.NETLINK_CRYPTO;
+export const NETLINK_CRYPTO = constants.NETLINK_CRYPTO as number;
 /** `NETLINK_SMC` from the system headers (undefined where they do not define it). */
-export const NETLINK_SMC: number = constants.NETLINK_SMC;
+export const NETLINK_SMC = constants.NETLINK_SMC as number;
 /** `NETLINK_ADD_MEMBERSHIP` from the system headers (undefined where they do not define it). */
-export const NETLINK_ADD_MEMBERSHIP: number = constants.NETLINK_ADD_MEMBERSHIP;
+export const NETLINK_ADD_MEMBERSHIP = constants.NETLINK_ADD_MEMBERSHIP as number;
 /** `NETLINK_DROP_MEMBERSHIP` from the system headers (undefined where they do not define it). */
-export const NETLINK_DROP_MEMBERSHIP: number = constants.NETLINK_DROP_MEMBERSHIP;
+export const NETLINK_DROP_MEMBERSHIP = constants.NETLINK_DROP_MEMBERSHIP as number;
 /** `NETLINK_PKTINFO` from the system headers (undefined where they do not define it). */
-export const NETLINK_PKTINFO: number = constants.NETLINK_PKTINFO;
+export const NETLINK_PKTINFO = constants.NETLINK_PKTINFO as number;
 /** `NETLINK_BROADCAST_ERROR` from the system headers (undefined where they do not define it). */
-export const NETLINK_BROADCAST_ERROR: number = constants.NETLINK_BROADCAST_ERROR;
+export const NETLINK_BROADCAST_ERROR = constants.NETLINK_BROADCAST_ERROR as number;
 /** `NETLINK_NO_ENOBUFS` from the system headers (undefined where they do not define it). */
-export const NETLINK_NO_ENOBUFS: number = constants.NETLINK_NO_ENOBUFS;
+export const NETLINK_NO_ENOBUFS = constants.NETLINK_NO_ENOBUFS as number;
 /** `NETLINK_LISTEN_ALL_NSID` from the system headers (undefined where they do not define it). */
-export const NETLINK_LISTEN_ALL_NSID: number = constants.NETLINK_LISTEN_ALL_NSID;
+export const NETLINK_LISTEN_ALL_NSID = constants.NETLINK_LISTEN_ALL_NSID as number;
 /** `NETLINK_LIST_MEMBERSHIPS` from the system headers (undefined where they do not define it). */
-export const NETLINK_LIST_MEMBERSHIPS: number = constants.NETLINK_LIST_MEMBERSHIPS;
+export const NETLINK_LIST_MEMBERSHIPS = constants.NETLINK_LIST_MEMBERSHIPS as number;
 /** `NETLINK_CAP_ACK` from the system headers (undefined where they do not define it). */
-export const NETLINK_CAP_ACK: number = constants.NETLINK_CAP_ACK;
+export const NETLINK_CAP_ACK = constants.NETLINK_CAP_ACK as number;
 /** `NETLINK_EXT_ACK` from the system headers (undefined where they do not define it). */
-export const NETLINK_EXT_ACK: number = constants.NETLINK_EXT_ACK;
+export const NETLINK_EXT_ACK = constants.NETLINK_EXT_ACK as number;
 /** `NETLINK_GET_STRICT_CHK` from the system headers (undefined where they do not define it). */
-export const NETLINK_GET_STRICT_CHK: number = constants.NETLINK_GET_STRICT_CHK;
+export const NETLINK_GET_STRICT_CHK = constants.NETLINK_GET_STRICT_CHK as number;
 /** `ICMP_ECHOREPLY` from the system headers (undefined where they do not define it). */
-export const ICMP_ECHOREPLY: number = constants.ICMP_ECHOREPLY;
+export const ICMP_ECHOREPLY = constants.ICMP_ECHOREPLY as number;
 /** `ICMP_DEST_UNREACH` from the system headers (undefined where they do not define it). */
-export const ICMP_DEST_UNREACH: number = constants.ICMP_DEST_UNREACH;
+export const ICMP_DEST_UNREACH = constants.ICMP_DEST_UNREACH as number;
 /** `ICMP_SOURCE_QUENCH` from the system headers (undefined where they do not define it). */
-export const ICMP_SOURCE_QUENCH: number = constants.ICMP_SOURCE_QUENCH;
+export const ICMP_SOURCE_QUENCH = constants.ICMP_SOURCE_QUENCH as number;
 /** `ICMP_REDIRECT` from the system headers (undefined where they do not define it). */
-export const ICMP_REDIRECT: number = constants.ICMP_REDIRECT;
+export const ICMP_REDIRECT = constants.ICMP_REDIRECT as number;
 /** `ICMP_ECHO` from the system headers (undefined where they do not define it). */
-export const ICMP_ECHO: number = constants.ICMP_ECHO;
+export const ICMP_ECHO = constants.ICMP_ECHO as number;
 /** `ICMP_TIME_EXCEEDED` from the system headers (undefined where they do not define it). */
-export const ICMP_TIME_EXCEEDED: number = constants.ICMP_TIME_EXCEEDED;
+export const ICMP_TIME_EXCEEDED = constants.ICMP_TIME_EXCEEDED as number;
 /** `ICMP_PARAMETERPROB` from the system headers (undefined where they do not define it). */
-export const ICMP_PARAMETERPROB: number = constants.ICMP_PARAMETERPROB;
+export const ICMP_PARAMETERPROB = constants.ICMP_PARAMETERPROB as number;
 /** `ICMP_TIMESTAMP` from the system headers (undefined where they do not define it). */
-export const ICMP_TIMESTAMP: number = constants.ICMP_TIMESTAMP;
+export const ICMP_TIMESTAMP = constants.ICMP_TIMESTAMP as number;
 /** `ICMP_TIMESTAMPREPLY` from the system headers (undefined where they do not define it). */
-export const ICMP_TIMESTAMPREPLY: number = constants.ICMP_TIMESTAMPREPLY;
+export const ICMP_TIMESTAMPREPLY = constants.ICMP_TIMESTAMPREPLY as number;
 /** `ICMP_INFO_REQUEST` from the system headers (undefined where they do not define it). */
-export const ICMP_INFO_REQUEST: number = constants.ICMP_INFO_REQUEST;
+export const ICMP_INFO_REQUEST = constants.ICMP_INFO_REQUEST as number;
 /** `ICMP_INFO_REPLY` from the system headers (undefined where they do not define it). */
-export const ICMP_INFO_REPLY: number = constants.ICMP_INFO_REPLY;
+export const ICMP_INFO_REPLY = constants.ICMP_INFO_REPLY as number;
 /** `ICMP_ADDRESS` from the system headers (undefined where they do not define it). */
-export const ICMP_ADDRESS: number = constants.ICMP_ADDRESS;
+export const ICMP_ADDRESS = constants.ICMP_ADDRESS as number;
 /** `ICMP_ADDRESSREPLY` from the system headers (undefined where they do not define it). */
-export const ICMP_ADDRESSREPLY: number = constants.ICMP_ADDRESSREPLY;
+export const ICMP_ADDRESSREPLY = constants.ICMP_ADDRESSREPLY as number;
 /** `ICMP_FILTER` from the system headers (undefined where they do not define it). */
-export const ICMP_FILTER: number = constants.ICMP_FILTER;
+export const ICMP_FILTER = constants.ICMP_FILTER as number;
 /** `ICMP6_DST_UNREACH` from the system headers (undefined where they do not define it). */
-export const ICMP6_DST_UNREACH: number = constants.ICMP6_DST_UNREACH;
+export const ICMP6_DST_UNREACH = constants.ICMP6_DST_UNREACH as number;
 /** `ICMP6_PACKET_TOO_BIG` from the system headers (undefined where they do not define it). */
-export const ICMP6_PACKET_TOO_BIG: number = constants.ICMP6_PACKET_TOO_BIG;
+export const ICMP6_PACKET_TOO_BIG = constants.ICMP6_PACKET_TOO_BIG as number;
 /** `ICMP6_TIME_EXCEEDED` from the system headers (undefined where they do not define it). */
-export const ICMP6_TIME_EXCEEDED: number = constants.ICMP6_TIME_EXCEEDED;
+export const ICMP6_TIME_EXCEEDED = constants.ICMP6_TIME_EXCEEDED as number;
 /** `ICMP6_PARAM_PROB` from the system headers (undefined where they do not define it). */
-export const ICMP6_PARAM_PROB: number = constants.ICMP6_PARAM_PROB;
+export const ICMP6_PARAM_PROB = constants.ICMP6_PARAM_PROB as number;
 /** `ICMP6_ECHO_REQUEST` from the system headers (undefined where they do not define it). */
-export const ICMP6_ECHO_REQUEST: number = constants.ICMP6_ECHO_REQUEST;
+export const ICMP6_ECHO_REQUEST = constants.ICMP6_ECHO_REQUEST as number;
 /** `ICMP6_ECHO_REPLY` from the system headers (undefined where they do not define it). */
-export const ICMP6_ECHO_REPLY: number = constants.ICMP6_ECHO_REPLY;
+export const ICMP6_ECHO_REPLY = constants.ICMP6_ECHO_REPLY as number;
 /** `ND_ROUTER_SOLICIT` from the system headers (undefined where they do not define it). */
-export const ND_ROUTER_SOLICIT: number = constants.ND_ROUTER_SOLICIT;
+export const ND_ROUTER_SOLICIT = constants.ND_ROUTER_SOLICIT as number;
 /** `ND_ROUTER_ADVERT` from the system headers (undefined where they do not define it). */
-export const ND_ROUTER_ADVERT: number = constants.ND_ROUTER_ADVERT;
+export const ND_ROUTER_ADVERT = constants.ND_ROUTER_ADVERT as number;
 /** `ND_NEIGHBOR_SOLICIT` from the system headers (undefined where they do not define it). */
-export const ND_NEIGHBOR_SOLICIT: number = constants.ND_NEIGHBOR_SOLICIT;
+export const ND_NEIGHBOR_SOLICIT = constants.ND_NEIGHBOR_SOLICIT as number;
 /** `ND_NEIGHBOR_ADVERT` from the system headers (undefined where they do not define it). */
-export const ND_NEIGHBOR_ADVERT: number = constants.ND_NEIGHBOR_ADVERT;
+export const ND_NEIGHBOR_ADVERT = constants.ND_NEIGHBOR_ADVERT as number;
 /** `ND_REDIRECT` from the system headers (undefined where they do not define it). */
-export const ND_REDIRECT: number = constants.ND_REDIRECT;
+export const ND_REDIRECT = constants.ND_REDIRECT as number;

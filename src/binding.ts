@@ -1,0 +1,81 @@
+/**
+ * The typed surface of the native addon, loaded once per environment (each worker_thread loads its
+ * own instance; the addon is context-aware). Every I/O function returns a non-negative result or a
+ * negative errno: errors become JS exceptions in one place, `errors.ts`. Argument errors (TypeError,
+ * RangeError) are thrown by the native side itself, before any system call.
+ *
+ * The loader takes `SOCKFD_ADDON` (a path to a `.node` file, e.g. the cmake-js build) when set, and
+ * otherwise asks node-gyp-build for a prebuild or a local build under the package root.
+ * @internal
+ * @packageDocumentation
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { SockAddr } from './sockaddr.js';
+
+/** A binding result: the value, or a negative errno. */
+type Res<T> = T | number;
+
+/** @internal */
+export interface NativeBinding {
+  readonly constants: Readonly<Record<string, number>>;
+  socket(domain: number, type: number, protocol: number): number;
+  socketpair(domain: number, type: number, protocol: number): Res<[number, number]>;
+  close(fd: number): number;
+  shutdown(fd: number, how: number): number;
+  fcntl(fd: number, cmd: number, arg?: number): number;
+  ioctl(fd: number, request: number): number;
+  poll(fds: ReadonlyArray<{ fd: number; events: number }>, timeout: number): Res<{ fd: number; revents: number }[]>;
+  bind(fd: number, addr: SockAddr): number;
+  listen(fd: number, backlog: number): number;
+  accept(fd: number, flags: number): Res<{ fd: number; address: SockAddr | null }>;
+  connect(fd: number, addr: SockAddr): number;
+  getsockname(fd: number): Res<SockAddr>;
+  getpeername(fd: number): Res<SockAddr>;
+  read(fd: number, buf: ArrayBufferView, length: number | undefined): number;
+  write(fd: number, buf: ArrayBufferView, length: number | undefined): number;
+  send(fd: number, buf: ArrayBufferView, length: number | undefined, flags: number): number;
+  recv(fd: number, buf: ArrayBufferView, length: number | undefined, flags: number): number;
+  sendto(fd: number, buf: ArrayBufferView, length: number | undefined, flags: number, addr: SockAddr): number;
+  recvfrom(fd: number, buf: ArrayBufferView, length: number | undefined, flags: number): Res<{ bytes: number; address: SockAddr | null }>;
+  getsockopt(fd: number, level: number, name: number, out: ArrayBufferView): number;
+  setsockopt(fd: number, level: number, name: number, value: number | boolean | ArrayBufferView): number;
+  if_nametoindex(name: string): number;
+  if_indextoname(index: number): Res<string>;
+  inet_pton(af: number, src: string): Res<Buffer | null>;
+  inet_ntop(af: number, src: ArrayBufferView): Res<string>;
+}
+
+/** The directory holding sockfd's package.json, found from this file (src/ or dist/cjs/). */
+function packageRoot(): string {
+  let dir = __dirname;
+  for (;;) {
+    const manifest = path.join(dir, 'package.json');
+    if (fs.existsSync(manifest) && JSON.parse(fs.readFileSync(manifest, 'utf8')).name === 'sockfd') return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`sockfd: cannot find the package root above ${__dirname}`);
+    dir = parent;
+  }
+}
+
+function load(): NativeBinding {
+  const explicit = process.env.SOCKFD_ADDON;
+  if (explicit) return require(path.resolve(explicit)) as NativeBinding;
+  const root = packageRoot();
+  try {
+    return (require('node-gyp-build') as (dir: string) => NativeBinding)(root);
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `sockfd: could not load the native addon.\n` +
+        `  tried: prebuilds/${process.platform}-${process.arch}/ and build/Release/ under ${root}\n` +
+        `  cause: ${detail}\n` +
+        `  fix:   install a C++ compiler, python3 and make, then run \`npm rebuild sockfd\`` +
+        ` (or set SOCKFD_ADDON to a built sockfd.node).`,
+      { cause: err },
+    );
+  }
+}
+
+/** @internal The addon instance of this environment. */
+export const native: NativeBinding = load();

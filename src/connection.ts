@@ -1,0 +1,73 @@
+/**
+ * Naming and connecting sockets: bind, listen, accept, connect, getsockname, getpeername.
+ * @packageDocumentation
+ */
+import { native } from './binding.js';
+import { SOMAXCONN } from './constants.generated.js';
+import { check, value } from './errors.js';
+import type { SockAddr } from './sockaddr.js';
+
+/**
+ * Gives a socket its local address; corresponds to `bind(2)`.
+ * @throws SystemError `bind` (EADDRINUSE, EADDRNOTAVAIL, EACCES, ...), with `address`/`port`.
+ * @example
+ * bind(fd, { family: AF_INET, address: '127.0.0.1', port: 0 });
+ */
+export function bind(fd: number, addr: SockAddr): void {
+  check(native.bind(fd, addr), 'bind', addr);
+}
+
+/**
+ * Marks a socket as listening, with a queue of up to `backlog` completed connections waiting for
+ * `accept`; corresponds to `listen(2)`.
+ * @param backlog - defaults to SOMAXCONN.
+ * @throws SystemError `listen`
+ */
+export function listen(fd: number, backlog: number = SOMAXCONN): void {
+  check(native.listen(fd, backlog), 'listen');
+}
+
+/** What `accept` returns. */
+export interface AcceptResult {
+  /** The connected socket's fd (close-on-exec). */
+  fd: number;
+  /** The peer's address (null where the family gives none). */
+  address: SockAddr | null;
+}
+
+/**
+ * Takes the first completed connection from a listening socket's queue; corresponds to
+ * `accept4(2)`. The new fd is close-on-exec; SOCK_NONBLOCK in `flags` makes it non-blocking.
+ * On a blocking socket this waits (use `sockfd/promises` in event-loop code); on a non-blocking one
+ * with no connection waiting it throws EAGAIN.
+ * @throws SystemError `accept` (EAGAIN, EMFILE, EINVAL if not listening, ...)
+ */
+export function accept(fd: number, flags = 0): AcceptResult {
+  return value(native.accept(fd, flags), 'accept');
+}
+
+/**
+ * Connects a socket to an address; corresponds to `connect(2)`. On a non-blocking socket it throws
+ * EINPROGRESS, as in C: wait for POLLOUT, then read SO_ERROR. A blocking connect interrupted by a
+ * signal is completed, not reissued.
+ * @throws SystemError `connect` (ECONNREFUSED, ETIMEDOUT, ENETUNREACH, EINPROGRESS, ...), with `address`/`port`.
+ */
+export function connect(fd: number, addr: SockAddr): void {
+  check(native.connect(fd, addr), 'connect', addr);
+}
+
+/**
+ * The socket's local address; corresponds to `getsockname(2)`.
+ * @throws SystemError `getsockname`
+ */
+export function getsockname(fd: number): SockAddr {
+  return value(native.getsockname(fd), 'getsockname');
+}
+
+/**
+ * The connected peer's address; corresponds to `getpeername(2)`.
+ * @throws SystemError `getpeername` (ENOTCONN, ...)
+ */
+export function getpeername(fd: number): SockAddr {
+  return value(native.getpeername(fd), 'getpeername');
+}

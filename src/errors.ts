@@ -1,0 +1,114 @@
+/**
+ * The one place where an errno becomes a JS error. Errors have the shape of Node's own system errors,
+ * so a failure from sockfd can be compared field by field with the same failure from `net` or `dgram`:
+ * `code` (`'ECONNREFUSED'`), `errno` (negative, Node's convention), `syscall`, `address`/`port` when a
+ * call was given an address, and a message such as `connect ECONNREFUSED 127.0.0.1:1`.
+ * @packageDocumentation
+ */
+import * as os from 'node:os';
+import * as util from 'node:util';
+import type { SockAddr } from './sockaddr.js';
+
+const cNames = new Map<number, string>();
+for (const [name, value] of Object.entries(os.constants.errno)) if (!cNames.has(value)) cNames.set(value, name);
+
+/**
+ * The name Node gives an errno (what `util.getSystemErrorName` returns, e.g. `ENOTSUP` for 95), or
+ * the C name where Node has none (`EINPROGRESS`).
+ * @param errno - a positive errno value or Node's negative form.
+ */
+export function errnoName(errno: number): string {
+  const n = Math.abs(errno);
+  const name = util.getSystemErrorName(-n);
+  if (!name.startsWith('Unknown system error')) return name;
+  return cNames.get(n) ?? `E${n}`;
+}
+
+/**
+ * A failed system call. `instanceof SystemError` tells sockfd's system errors from argument errors;
+ * its `name` is `'Error'`, as for Node's own, so the two print alike.
+ */
+export class SystemError extends Error {
+  /** The errno's name, e.g. `'ECONNREFUSED'`. */
+  declare code: string;
+  /** The negative errno, as in Node's errors (e.g. -111). */
+  declare errno: number;
+  /** The system call that failed, e.g. `'connect'`. */
+  declare syscall: string;
+  /** The address the call was given (IP literal or unix path), when it had one. */
+  declare address?: string;
+  /** The port the call was given, when it had one (and it was not 0). */
+  declare port?: number;
+
+  /**
+   * @param errno - the positive (C) or negative (Node) errno.
+   * @param syscall - the system call's name.
+   * @param addr - the address the call was given, for `address`/`port` and the message.
+   */
+  constructor(errno: number, syscall: string, addr?: SockAddr) {
+    const code = errnoName(errno);
+    let address: string | undefined;
+    let port: number | undefined;
+    if (addr && 'address' in addr) {
+      address = addr.address;
+      port = addr.port;
+    } else if (addr && 'path' in addr) {
+      address = typeof addr.path === 'string' ? addr.path : Buffer.from(addr.path).toString();
+    }
+    // The same text as Node's exceptionWithHostPort: "connect ECONNREFUSED 127.0.0.1:1".
+    let details = '';
+    if (port !== undefined && port > 0) details = ` ${address}:${port}`;
+    else if (address) details = ` ${address}`;
+    super(`${syscall} ${code}${details}`);
+    this.errno = -Math.abs(errno);
+    this.code = code;
+    this.syscall = syscall;
+    if (address !== undefined) this.address = address;
+    if (port !== undefined && port > 0) this.port = port;
+  }
+}
+Object.defineProperty(SystemError.prototype, 'name', { value: 'Error', writable: true, configurable: true });
+
+/** Starts the stack trace at the public function that called `helper`, as Node's own errors do. */
+function trimmed<E extends Error>(err: E, helper: Function): E {
+  Error.captureStackTrace(err, helper);
+  return err;
+}
+
+/**
+ * Throws a SystemError for a binding's negative result; returns non-negative results unchanged.
+ * @internal
+ */
+export function check(result: number, syscall: string, addr?: SockAddr): number {
+  if (result < 0) throw trimmed(new SystemError(-result, syscall, addr), check);
+  return result;
+}
+
+/**
+ * Unwraps a binding result that is a value or a negative errno.
+ * @internal
+ */
+export function value<T>(result: T | number, syscall: string, addr?: SockAddr): T {
+  if (typeof result === 'number') throw trimmed(new SystemError(-result, syscall, addr), value);
+  return result;
+}
+
+/**
+ * A RangeError in the words and with the code (`ERR_OUT_OF_RANGE`) of the native argument checks.
+ * @internal
+ */
+export function outOfRange(name: string, rule: string, received: unknown): RangeError {
+  const err = new RangeError(`The value of "${name}" is out of range. It must be ${rule}. Received ${String(received)}`);
+  (err as RangeError & { code: string }).code = 'ERR_OUT_OF_RANGE';
+  return err;
+}
+
+/**
+ * A TypeError with Node's code for a value of the right type but unusable content (`ERR_INVALID_ARG_VALUE`).
+ * @internal
+ */
+export function invalidArgValue(name: string, rule: string, received: unknown): TypeError {
+  const err = new TypeError(`The "${name}" argument ${rule}. Received ${util.inspect(received)}`);
+  (err as TypeError & { code: string }).code = 'ERR_INVALID_ARG_VALUE';
+  return err;
+}

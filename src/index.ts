@@ -1,0 +1,29 @@
+/**
+ * sockfd: the POSIX socket API for Node.js, on the kernel's real file descriptors.
+ *
+ * This entry point is the flat, synchronous C mirror: every function is named after its C call,
+ * takes the fd first and makes that one system call (EINTR retried). Constants keep their C names.
+ * Failures throw Node-shaped system errors (`code`, negative `errno`, `syscall`, `address`/`port`);
+ * bad arguments throw a TypeError or RangeError naming the argument, before any system call.
+ * @packageDocumentation
+ */
+export * from './constants.generated.js';
+export { constants, constantName } from './constants.js';
+export { SystemError, errnoName } from './errors.js';
+export type {
+  SockAddr,
+  SockAddrIn,
+  SockAddrIn6,
+  SockAddrUn,
+  SockAddrLl,
+  SockAddrNl,
+  SockAddrOther,
+} from './sockaddr.js';
+export { socket, socketpair, close, shutdown, fcntl, ioctl, poll } from './socket.js';
+export type { PollFd, PollResult } from './socket.js';
+export { bind, listen, accept, connect, getsockname, getpeername } from './connection.js';
+export type { AcceptResult } from './connection.js';
+export { read, write, send, recv, sendto, recvfrom } from './io.js';
+export type { RecvFromResult } from './io.js';
+export { getsockopt, setsockopt } from './sockopt.js';
+export { if_nametoindex, if_indextoname, inet_pton, inet_ntop, htons, ntohs, htonl, ntohl } from './inet.js';

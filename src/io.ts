@@ -1,0 +1,78 @@
+/**
+ * Moving bytes: read, write, send, recv, sendto, recvfrom.
+ *
+ * `buf` is any ArrayBufferView (Buffer, Uint8Array, DataView, ...) and only its own bytes are touched;
+ * an offset is a `subarray`, never a copy. `length` is C's `len`: it defaults to `buf.byteLength`,
+ * and a length beyond the view is a RangeError before any system call. Every send carries
+ * MSG_NOSIGNAL, so a reset peer is an EPIPE error, never a SIGPIPE.
+ * @packageDocumentation
+ */
+import { native } from './binding.js';
+import { check, value } from './errors.js';
+import type { SockAddr } from './sockaddr.js';
+
+/**
+ * Reads from an fd; corresponds to `read(2)`.
+ * @returns the number of bytes read; 0 means end of stream.
+ * @throws SystemError `read` (EAGAIN on a non-blocking fd with nothing to read, ECONNRESET, ...)
+ */
+export function read(fd: number, buf: ArrayBufferView, length?: number): number {
+  return check(native.read(fd, buf, length), 'read');
+}
+
+/**
+ * Writes to an fd; corresponds to `write(2)`. On a socket it is made as `send(fd, buf, length,
+ * MSG_NOSIGNAL)`, which `send(2)` documents as the same call but for the flag.
+ * @returns the number of bytes written (possibly fewer than `length` on a non-blocking socket).
+ * @throws SystemError `write` (EPIPE, ECONNRESET, EAGAIN, ...)
+ */
+export function write(fd: number, buf: ArrayBufferView, length?: number): number {
+  return check(native.write(fd, buf, length), 'write');
+}
+
+/**
+ * Sends on a connected socket; corresponds to `send(2)`.
+ * @param flags - MSG_DONTWAIT, MSG_MORE, MSG_OOB, ... (MSG_NOSIGNAL is always added).
+ * @throws SystemError `send`
+ */
+export function send(fd: number, buf: ArrayBufferView, length?: number, flags = 0): number {
+  return check(native.send(fd, buf, length, flags), 'send');
+}
+
+/**
+ * Receives from a socket; corresponds to `recv(2)`.
+ * @param flags - MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, MSG_TRUNC, ...
+ * @returns the number of bytes received (0 at end of stream). With MSG_TRUNC on a datagram socket,
+ *   the datagram's real length, which may exceed `length`; no more than `length` bytes are written.
+ * @throws SystemError `recv`
+ */
+export function recv(fd: number, buf: ArrayBufferView, length?: number, flags = 0): number {
+  return check(native.recv(fd, buf, length, flags), 'recv');
+}
+
+/**
+ * Sends a datagram to an address; corresponds to `sendto(2)`.
+ * @param length - bytes of `buf` to send; `undefined` for all of them.
+ * @throws SystemError `sendto` (EMSGSIZE, ECONNREFUSED after an ICMP error, ...), with `address`/`port`.
+ * @example
+ * sendto(fd, Buffer.from('Michael'), undefined, 0, { family: AF_INET, address: '127.0.0.1', port: 9999 });
+ */
+export function sendto(fd: number, buf: ArrayBufferView, length: number | undefined, flags: number, addr: SockAddr): number {
+  return check(native.sendto(fd, buf, length, flags, addr), 'sendto', addr);
+}
+
+/** What `recvfrom` returns. */
+export interface RecvFromResult {
+  /** Bytes received (the real datagram length with MSG_TRUNC). */
+  bytes: number;
+  /** The sender's address; null where the kernel gives none (a connected stream socket). */
+  address: SockAddr | null;
+}
+
+/**
+ * Receives a datagram and its sender's address; corresponds to `recvfrom(2)`.
+ * @throws SystemError `recvfrom`
+ */
+export function recvfrom(fd: number, buf: ArrayBufferView, length?: number, flags = 0): RecvFromResult {
+  return value(native.recvfrom(fd, buf, length, flags), 'recvfrom');
+}

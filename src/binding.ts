@@ -16,8 +16,21 @@ import type { SockAddr } from './sockaddr.js';
 /** A binding result: the value, or a negative errno. */
 type Res<T> = T | number;
 
+/** @internal The native poll watcher: one libuv uv_poll_t on this environment's loop. */
+export interface NativeWatcher {
+  /** uv_poll_init (sets O_NONBLOCK on the fd): 0 or a negative errno. */
+  init(): number;
+  /** uv_poll_start with UV_* events: 0 or a negative errno. */
+  start(events: number): number;
+  stop(): void;
+  close(): void;
+  ref(): void;
+  unref(): void;
+}
+
 /** @internal */
 export interface NativeBinding {
+  Watcher: new (fd: number, callback: (status: number, events: number) => void) => NativeWatcher;
   readonly constants: Readonly<Record<string, number>>;
   socket(domain: number, type: number, protocol: number): number;
   socketpair(domain: number, type: number, protocol: number): Res<[number, number]>;

@@ -27,3 +27,6 @@ export { read, write, send, recv, sendto, recvfrom } from './io.js';
 export type { RecvFromResult } from './io.js';
 export { getsockopt, setsockopt } from './sockopt.js';
 export { if_nametoindex, if_indextoname, inet_pton, inet_ntop, htons, ntohs, htonl, ntohl } from './inet.js';
+export { watch, release } from './watcher.js';
+export type { FdWatch } from './watcher.js';
+export { fdOf } from './interop.js';

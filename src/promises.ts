@@ -1,0 +1,306 @@
+/**
+ * `sockfd/promises`: the C mirror's I/O calls for the event loop. Each takes the sync call's arguments
+ * and returns a Promise of what the sync call returns. It makes the same system call at once; only
+ * when that would block (EAGAIN, or EINPROGRESS for connect) does it wait for readiness on the fd's
+ * shared libuv poll watcher and try again. No thread is ever parked in a system call.
+ *
+ * The last argument may be `{ signal?: AbortSignal, timeout?: number }`, in place of omitted optional
+ * arguments too (`accept(fd, { signal })`). An abort rejects with an `AbortError` and a timeout with a
+ * SystemError `ETIMEDOUT`; neither consumes data, since the system call only runs when the fd is ready.
+ *
+ * Blocking mode: the first asynchronous use of an fd sets O_NONBLOCK on it (libuv's poll watcher
+ * requires it) and leaves it set. A later sync call on that fd throws EAGAIN where it would have
+ * waited, as C does on a non-blocking socket. The send/recv family also passes MSG_DONTWAIT.
+ *
+ * Buffers passed to a pending call are referenced by it until it settles, so they stay alive even if
+ * the caller drops them; the native side only touches a buffer during a system call, never across
+ * an await.
+ * @packageDocumentation
+ */
+import { constants as osConstants } from 'node:os';
+import { native } from './binding.js';
+import { MSG_DONTWAIT, SOL_SOCKET, SO_ERROR } from './constants.generated.js';
+import type { AcceptResult } from './connection.js';
+import { SystemError, outOfRange, value } from './errors.js';
+import type { RecvFromResult } from './io.js';
+import type { SockAddr } from './sockaddr.js';
+import { getsockopt } from './sockopt.js';
+import { fdState, type Waiter } from './watcher.js';
+
+/** Options every `sockfd/promises` call takes as its last argument. */
+export interface WaitOptions {
+  /** Aborting it rejects the call with an `AbortError` (code `ABORT_ERR`) if it is still waiting. */
+  signal?: AbortSignal;
+  /** Milliseconds to wait for readiness before rejecting with a SystemError `ETIMEDOUT`. */
+  timeout?: number;
+}
+
+/** The rejection of a call whose AbortSignal fired, in the shape of Node's own (`fs.promises`). */
+export class AbortError extends Error {
+  /** `'ABORT_ERR'`, as Node's. */
+  readonly code = 'ABORT_ERR';
+  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AbortError';
+  }
+}
+
+const { EAGAIN, EALREADY, ECONNABORTED, EINPROGRESS, EISCONN, ETIMEDOUT } = osConstants.errno;
+const AGAIN = Symbol('EAGAIN');
+type Attempt<T> = () => T | typeof AGAIN;
+
+function isOptions(x: unknown): x is WaitOptions {
+  return typeof x === 'object' && x !== null && !ArrayBuffer.isView(x);
+}
+
+function checkOptions(options: WaitOptions | undefined): WaitOptions {
+  if (options === undefined) return {};
+  if (!isOptions(options)) {
+    const err = new TypeError(`The "options" argument must be of type object. Received ${typeof options}`);
+    (err as TypeError & { code: string }).code = 'ERR_INVALID_ARG_TYPE';
+    throw err;
+  }
+  const { signal, timeout } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    const err = new TypeError('The "options.signal" property must be an instance of AbortSignal');
+    (err as TypeError & { code: string }).code = 'ERR_INVALID_ARG_TYPE';
+    throw err;
+  }
+  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0 && timeout <= 2 ** 31 - 1))) {
+    throw outOfRange('options.timeout', '>= 0 and <= 2147483647', timeout);
+  }
+  return { signal, timeout };
+}
+
+/** A binding's number result, with EAGAIN turned into the AGAIN sentinel. */
+function again(result: number, syscall: string, addr?: SockAddr): number | typeof AGAIN {
+  if (result === -EAGAIN) return AGAIN;
+  if (result < 0) throw new SystemError(-result, syscall, addr);
+  return result;
+}
+
+/**
+ * The one waiting loop behind every call: try at once unless others of the same direction are already
+ * queued (first come, first served), else queue on the fd's watcher until `attempt` settles.
+ */
+function operate<T>(
+  fd: number,
+  writable: boolean,
+  attempt: Attempt<T>,
+  options: WaitOptions | undefined,
+  syscall: string,
+  addr?: SockAddr,
+): Promise<T> {
+  try {
+    const { signal, timeout } = checkOptions(options);
+    if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+    const state = fdState(fd);
+    if (!state.busy(writable)) {
+      const r = attempt();
+      if (r !== AGAIN) return Promise.resolve(r);
+    }
+    return new Promise<T>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const waiter: Waiter = {
+        attempt() {
+          let r: T | typeof AGAIN;
+          try {
+            r = attempt();
+          } catch (err) {
+            finish();
+            reject(err);
+            return true;
+          }
+          if (r === AGAIN) return false;
+          finish();
+          resolve(r);
+          return true;
+        },
+        fail(err) {
+          finish();
+          reject(err);
+        },
+      };
+      function onAbort(): void {
+        state.remove(waiter);
+        finish();
+        reject(new AbortError(undefined, { cause: signal?.reason }));
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (timeout !== undefined) {
+        timer = setTimeout(() => {
+          state.remove(waiter);
+          finish();
+          reject(new SystemError(ETIMEDOUT, syscall, addr));
+        }, timeout);
+      }
+      state.enqueue(waiter, writable);
+    });
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/**
+ * Accepts a connection, waiting for one; corresponds to `accept4(2)`. A connection reset before it
+ * was accepted (ECONNABORTED) is skipped, as libuv does.
+ * @param flags - SOCK_NONBLOCK for a non-blocking new fd (it is close-on-exec either way).
+ * @example
+ * const { fd: conn, address } = await accept(listener, { timeout: 5000 });
+ */
+export function accept(fd: number, options?: WaitOptions): Promise<AcceptResult>;
+export function accept(fd: number, flags?: number, options?: WaitOptions): Promise<AcceptResult>;
+export function accept(fd: number, flags?: number | WaitOptions, options?: WaitOptions): Promise<AcceptResult> {
+  if (isOptions(flags)) [flags, options] = [0, flags];
+  const f = flags ?? 0;
+  return operate(
+    fd,
+    false,
+    () => {
+      const r = native.accept(fd, f);
+      if (r === -EAGAIN || r === -ECONNABORTED) return AGAIN;
+      return value(r, 'accept');
+    },
+    options,
+    'accept',
+  );
+}
+
+/**
+ * Connects, waiting for the handshake; corresponds to `connect(2)` followed, when it reports
+ * EINPROGRESS, by a wait for writability and a read of SO_ERROR. Rejects with the same error as the
+ * sync call (e.g. `connect ECONNREFUSED 127.0.0.1:1`). After an abort or timeout the connection
+ * attempt may still be under way in the kernel: close the socket.
+ */
+export function connect(fd: number, addr: SockAddr, options?: WaitOptions): Promise<void> {
+  let pending = false;
+  return operate<void>(
+    fd,
+    true,
+    () => {
+      if (pending) {
+        const err = getsockopt(fd, SOL_SOCKET, SO_ERROR);
+        if (err !== 0) throw new SystemError(err, 'connect', addr);
+        return undefined;
+      }
+      const r = native.connect(fd, addr);
+      if (r === 0 || r === -EISCONN) return undefined;
+      if (r === -EINPROGRESS || r === -EALREADY) {
+        pending = true;
+        return AGAIN;
+      }
+      if (r === -EAGAIN) return AGAIN; // a unix socket's full backlog: try connect again when writable
+      throw new SystemError(-r, 'connect', addr);
+    },
+    options,
+    'connect',
+    addr,
+  );
+}
+
+/** Reads, waiting for data; corresponds to `read(2)`. Resolves to the byte count (0 at end of stream). */
+export function read(fd: number, buf: ArrayBufferView, options?: WaitOptions): Promise<number>;
+export function read(fd: number, buf: ArrayBufferView, length?: number, options?: WaitOptions): Promise<number>;
+export function read(fd: number, buf: ArrayBufferView, length?: number | WaitOptions, options?: WaitOptions): Promise<number> {
+  if (isOptions(length)) [length, options] = [undefined, length];
+  const len = length;
+  return operate(fd, false, () => again(native.read(fd, buf, len), 'read'), options, 'read');
+}
+
+/** Writes, waiting for room; corresponds to `write(2)` (one call: the count may be short). */
+export function write(fd: number, buf: ArrayBufferView, options?: WaitOptions): Promise<number>;
+export function write(fd: number, buf: ArrayBufferView, length?: number, options?: WaitOptions): Promise<number>;
+export function write(fd: number, buf: ArrayBufferView, length?: number | WaitOptions, options?: WaitOptions): Promise<number> {
+  if (isOptions(length)) [length, options] = [undefined, length];
+  const len = length;
+  return operate(fd, true, () => again(native.write(fd, buf, len), 'write'), options, 'write');
+}
+
+/** Sends, waiting for room; corresponds to `send(2)` with MSG_DONTWAIT added. */
+export function send(fd: number, buf: ArrayBufferView, options?: WaitOptions): Promise<number>;
+export function send(fd: number, buf: ArrayBufferView, length?: number, options?: WaitOptions): Promise<number>;
+export function send(fd: number, buf: ArrayBufferView, length?: number, flags?: number, options?: WaitOptions): Promise<number>;
+export function send(
+  fd: number,
+  buf: ArrayBufferView,
+  length?: number | WaitOptions,
+  flags?: number | WaitOptions,
+  options?: WaitOptions,
+): Promise<number> {
+  if (isOptions(length)) [length, flags, options] = [undefined, 0, length];
+  else if (isOptions(flags)) [flags, options] = [0, flags];
+  const len = length;
+  const f = (flags ?? 0) | MSG_DONTWAIT;
+  return operate(fd, true, () => again(native.send(fd, buf, len, f), 'send'), options, 'send');
+}
+
+/** Receives, waiting for data; corresponds to `recv(2)` with MSG_DONTWAIT added. */
+export function recv(fd: number, buf: ArrayBufferView, options?: WaitOptions): Promise<number>;
+export function recv(fd: number, buf: ArrayBufferView, length?: number, options?: WaitOptions): Promise<number>;
+export function recv(fd: number, buf: ArrayBufferView, length?: number, flags?: number, options?: WaitOptions): Promise<number>;
+export function recv(
+  fd: number,
+  buf: ArrayBufferView,
+  length?: number | WaitOptions,
+  flags?: number | WaitOptions,
+  options?: WaitOptions,
+): Promise<number> {
+  if (isOptions(length)) [length, flags, options] = [undefined, 0, length];
+  else if (isOptions(flags)) [flags, options] = [0, flags];
+  const len = length;
+  const f = (flags ?? 0) | MSG_DONTWAIT;
+  return operate(fd, false, () => again(native.recv(fd, buf, len, f), 'recv'), options, 'recv');
+}
+
+/** Sends a datagram, waiting for room; corresponds to `sendto(2)` with MSG_DONTWAIT added. */
+export function sendto(
+  fd: number,
+  buf: ArrayBufferView,
+  length: number | undefined,
+  flags: number,
+  addr: SockAddr,
+  options?: WaitOptions,
+): Promise<number> {
+  const f = (flags ?? 0) | MSG_DONTWAIT;
+  return operate(fd, true, () => again(native.sendto(fd, buf, length, f, addr), 'sendto', addr), options, 'sendto', addr);
+}
+
+/** Receives a datagram and its sender, waiting for one; corresponds to `recvfrom(2)` with MSG_DONTWAIT added. */
+export function recvfrom(fd: number, buf: ArrayBufferView, options?: WaitOptions): Promise<RecvFromResult>;
+export function recvfrom(fd: number, buf: ArrayBufferView, length?: number, options?: WaitOptions): Promise<RecvFromResult>;
+export function recvfrom(
+  fd: number,
+  buf: ArrayBufferView,
+  length?: number,
+  flags?: number,
+  options?: WaitOptions,
+): Promise<RecvFromResult>;
+export function recvfrom(
+  fd: number,
+  buf: ArrayBufferView,
+  length?: number | WaitOptions,
+  flags?: number | WaitOptions,
+  options?: WaitOptions,
+): Promise<RecvFromResult> {
+  if (isOptions(length)) [length, flags, options] = [undefined, 0, length];
+  else if (isOptions(flags)) [flags, options] = [0, flags];
+  const len = length;
+  const f = (flags ?? 0) | MSG_DONTWAIT;
+  return operate(
+    fd,
+    false,
+    () => {
+      const r = native.recvfrom(fd, buf, len, f);
+      if (r === -EAGAIN) return AGAIN;
+      return value(r, 'recvfrom');
+    },
+    options,
+    'recvfrom',
+  );
+}
+
+export { close } from './socket.js';

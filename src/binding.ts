@@ -71,16 +71,17 @@ function packageRoot(): string {
   }
 }
 
-function load(): NativeBinding {
+/** Where the addon comes from: SOCKFD_ADDON, or node-gyp-build's choice (a prebuild or build/Release). */
+function locate(): string {
   const explicit = process.env.SOCKFD_ADDON;
-  if (explicit) return require(path.resolve(explicit)) as NativeBinding;
+  if (explicit) return path.resolve(explicit);
   const root = packageRoot();
   try {
-    return (require('node-gyp-build') as (dir: string) => NativeBinding)(root);
+    return (require('node-gyp-build') as { resolve(dir: string): string }).resolve(root);
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
     throw new Error(
-      `sockfd: could not load the native addon.\n` +
+      `sockfd: could not find the native addon.\n` +
         `  tried: prebuilds/${process.platform}-${process.arch}/ and build/Release/ under ${root}\n` +
         `  cause: ${detail}\n` +
         `  fix:   install a C++ compiler, python3 and make, then run \`npm rebuild sockfd\`` +
@@ -90,5 +91,8 @@ function load(): NativeBinding {
   }
 }
 
+/** @internal The path of the loaded addon. */
+export const addonPath: string = locate();
+
 /** @internal The addon instance of this environment. */
-export const native: NativeBinding = load();
+export const native: NativeBinding = require(addonPath) as NativeBinding;

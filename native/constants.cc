@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -20,7 +21,6 @@
 #include <linux/if_packet.h>
 #include <linux/netlink.h>
 #include <linux/sockios.h>
-#include <linux/udp.h>
 
 #include "addon.h"
 

@@ -150,6 +150,9 @@ class FdState {
       events = this.wanted();
       extra = POLLERR;
     }
+    // An event nobody waits for is the moment to narrow the watcher (lazily: a request/response
+    // loop keeps its watcher started and pays no epoll_ctl per round trip).
+    const unwanted = events & ~this.wanted();
     if (events & (UV_READABLE | UV_DISCONNECT)) this.serve(this.readers);
     if (events & UV_WRITABLE) this.serve(this.writers);
     if (this.watches.size > 0 && !this.closed) {
@@ -159,7 +162,7 @@ class FdState {
         if (!w.closed && events & w.uvEvents) w.callback(null, (revents & toPollEvents(w.uvEvents)) | extra);
       }
     }
-    this.narrow();
+    if (unwanted !== 0) this.narrow();
     this.update();
   }
 

@@ -1,0 +1,191 @@
+// Constants: the values are the system headers' (checked against Python's socket, select, fcntl,
+// os and termios modules, which read the same headers), constantName maps numbers back to names,
+// and the generated files match what scripts/gen-constants.mjs renders from native/constants.txt.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import * as sockfd from '../src/index.js';
+import { constantName, constants } from '../src/index.js';
+// @ts-ignore -- a plain .mjs script without type declarations; its three functions are typed below.
+import * as genUntyped from '../scripts/gen-constants.mjs';
+import { checkFdLeaks } from './helpers/fds.js';
+
+checkFdLeaks();
+
+const gen = genUntyped as {
+  readNames(): string[];
+  renderNative(names: string[]): string;
+  renderTs(names: string[]): string;
+};
+
+const root = path.join(__dirname, '..');
+
+/** The values Python reports for `names`, for those its modules define. */
+function pythonValues(names: string[]): Record<string, number> {
+  const script = [
+    'import json, socket, select, fcntl, os, termios, sys',
+    'out = {}',
+    'for n in json.load(sys.stdin):',
+    '    for m in (socket, select, fcntl, os, termios):',
+    '        v = getattr(m, n, None)',
+    '        if isinstance(v, int) and not isinstance(v, bool):',
+    '            out[n] = int(v)',
+    '            break',
+    'print(json.dumps(out))',
+  ].join('\n');
+  const r = spawnSync('python3', ['-c', script], { input: JSON.stringify(names), encoding: 'utf8', timeout: 20_000 });
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as Record<string, number>;
+}
+
+const exported = sockfd as unknown as Record<string, unknown>;
+
+describe('values', () => {
+  const KEY = [
+    'AF_INET',
+    'AF_INET6',
+    'AF_UNIX',
+    'AF_PACKET',
+    'AF_NETLINK',
+    'SOCK_STREAM',
+    'SOCK_DGRAM',
+    'SOCK_RAW',
+    'SOCK_SEQPACKET',
+    'SOCK_NONBLOCK',
+    'SOCK_CLOEXEC',
+    'IPPROTO_TCP',
+    'IPPROTO_UDP',
+    'IPPROTO_ICMP',
+    'IPPROTO_ICMPV6',
+    'IPPROTO_RAW',
+    'SOL_SOCKET',
+    'SO_REUSEADDR',
+    'SO_REUSEPORT',
+    'SO_TYPE',
+    'SO_ERROR',
+    'SO_RCVBUF',
+    'SO_LINGER',
+    'SO_RCVTIMEO',
+    'MSG_DONTWAIT',
+    'MSG_PEEK',
+    'MSG_TRUNC',
+    'MSG_NOSIGNAL',
+    'IP_HDRINCL',
+    'IP_TTL',
+    'IPV6_V6ONLY',
+    'TCP_NODELAY',
+    'TCP_INFO',
+    'TCP_KEEPCNT',
+    'SHUT_RD',
+    'SHUT_WR',
+    'SHUT_RDWR',
+    'SOMAXCONN',
+    'POLLIN',
+    'POLLOUT',
+    'POLLHUP',
+    'F_GETFD',
+    'F_SETFL',
+    'FD_CLOEXEC',
+    'O_NONBLOCK',
+    'FIONREAD',
+  ];
+
+  it('the key constants are what Python reports', () => {
+    const py = pythonValues(KEY);
+    expect(Object.keys(py).sort()).toEqual([...KEY].sort());
+    const ours: Record<string, unknown> = {};
+    for (const n of KEY) ours[n] = exported[n];
+    expect(ours).toEqual(py);
+  });
+
+  it('every listed constant Python also knows has the value Python reports', () => {
+    const names = gen.readNames();
+    const py = pythonValues(names);
+    expect(Object.keys(py).length).toBeGreaterThan(100);
+    const mismatched = Object.entries(py)
+      .filter(([n, v]) => constants[n] !== v)
+      .map(([n, v]) => `${n}: sockfd ${constants[n]}, python ${v}`);
+    expect(mismatched).toEqual([]);
+  });
+
+  it('the SOL_ levels for TCP and UDP, which <netinet/tcp.h> and <netinet/udp.h> define, are exported', () => {
+    expect(sockfd.SOL_TCP).toBe(6);
+    expect(sockfd.SOL_UDP).toBe(17);
+  });
+
+  it('a few values are the well-known Linux ones', () => {
+    expect(sockfd.AF_UNIX).toBe(1);
+    expect(sockfd.AF_INET).toBe(2);
+    expect(sockfd.AF_INET6).toBe(10);
+    expect(sockfd.SOCK_STREAM).toBe(1);
+    expect(sockfd.SOCK_DGRAM).toBe(2);
+    expect(sockfd.SOCK_RAW).toBe(3);
+    expect(sockfd.IPPROTO_TCP).toBe(6);
+    expect(sockfd.SOL_SOCKET).toBe(1);
+    expect(sockfd.ETH_P_ALL).toBe(3);
+  });
+
+  it('every named export of a constant equals its entry in constants', () => {
+    const names = gen.readNames();
+    const wrong = names.filter((n) => exported[n] !== constants[n]).map((n) => `${n}: ${String(exported[n])} vs ${constants[n]}`);
+    expect(wrong).toEqual([]);
+  });
+
+  it('constants holds only names from the list, each a number', () => {
+    const listed = new Set(gen.readNames());
+    for (const [n, v] of Object.entries(constants)) {
+      expect(listed.has(n), n).toBe(true);
+      expect(typeof v, n).toBe('number');
+    }
+  });
+
+  it('constants is frozen', () => {
+    expect(Object.isFrozen(constants)).toBe(true);
+  });
+});
+
+describe('constantName', () => {
+  it("constantName(2, 'AF_') is 'AF_INET'", () => {
+    expect(constantName(2, 'AF_')).toBe('AF_INET');
+  });
+
+  it("constantName(1, 'AF_') is 'AF_UNIX', not AF_LOCAL", () => {
+    expect(constantName(1, 'AF_')).toBe('AF_UNIX');
+  });
+
+  it("constantName(6, 'IPPROTO_') is 'IPPROTO_TCP'", () => {
+    expect(constantName(6, 'IPPROTO_')).toBe('IPPROTO_TCP');
+  });
+
+  it('names the value of a constant back within its group', () => {
+    expect(constantName(sockfd.SO_REUSEADDR, 'SO_')).toBe('SO_REUSEADDR');
+    expect(constantName(sockfd.SOCK_SEQPACKET, 'SOCK_')).toBe('SOCK_SEQPACKET');
+  });
+
+  it('an unknown value is undefined', () => {
+    expect(constantName(123456, 'AF_')).toBeUndefined();
+  });
+
+  it('an unknown prefix is undefined', () => {
+    expect(constantName(2, 'NOPE_')).toBeUndefined();
+  });
+});
+
+describe('generated files', () => {
+  it('native/constants.inc is what gen-constants renders from the list', () => {
+    const onDisk = fs.readFileSync(path.join(root, 'native/constants.inc'), 'utf8');
+    expect(onDisk).toBe(gen.renderNative(gen.readNames()));
+  });
+
+  it('src/constants.generated.ts is what gen-constants renders from the list', () => {
+    const onDisk = fs.readFileSync(path.join(root, 'src/constants.generated.ts'), 'utf8');
+    expect(onDisk).toBe(gen.renderTs(gen.readNames()));
+  });
+
+  it('the list names each constant once', () => {
+    const names = gen.readNames();
+    expect(new Set(names).size).toBe(names.length);
+    expect(names).toContain('AF_INET');
+  });
+});

@@ -1,6 +1,7 @@
 // Socket options: getsockopt(2) and setsockopt(2). The native layer moves bytes only; the
 // TypeScript layer decides how a value is presented (an int, a Buffer, or later a typed object).
 #include <errno.h>
+#include <linux/filter.h>
 #include <sys/socket.h>
 
 #include "addon.h"
@@ -42,11 +43,31 @@ Napi::Value SetSockOpt(const Napi::CallbackInfo& info) {
   return Result(info.Env(), r < 0 ? -errno : 0);
 }
 
+// setsockoptprog(fd, level, name, program) -> 0 | -errno: setsockopt(2) with a `struct sock_fprog`
+// pointing at `program`, an array of `struct sock_filter` (8 bytes each: u16 code, u8 jt, u8 jf,
+// u32 k, host order) — SO_ATTACH_FILTER and SO_ATTACH_REUSEPORT_CBPF. The kernel copies the
+// program during the call, so the pointer does not outlive it.
+Napi::Value SetSockOptProgram(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  int level = ToInt32(info[1], "level");
+  int name = ToInt32(info[2], "name");
+  View view = ToView(info[3], "program");
+  if (view.length == 0 || view.length % sizeof(sock_filter) != 0 || view.length / sizeof(sock_filter) > BPF_MAXINSNS) {
+    ThrowRangeError(info.Env(), "The \"program\" argument must hold 1 to " + std::to_string(BPF_MAXINSNS) +
+                                    " instructions of 8 bytes. Received " + std::to_string(view.length) + " bytes");
+  }
+  sock_fprog prog;
+  prog.len = static_cast<unsigned short>(view.length / sizeof(sock_filter));
+  prog.filter = reinterpret_cast<sock_filter*>(view.data);
+  return Result(info.Env(), setsockopt(fd, level, name, &prog, sizeof prog) < 0 ? -errno : 0);
+}
+
 }  // namespace
 
 void InitSockopt(Napi::Env env, Napi::Object exports) {
   exports.Set("getsockopt", Napi::Function::New(env, GetSockOpt, "getsockopt"));
   exports.Set("setsockopt", Napi::Function::New(env, SetSockOpt, "setsockopt"));
+  exports.Set("setsockoptprog", Napi::Function::New(env, SetSockOptProgram, "setsockoptprog"));
 }
 
 }  // namespace sockfd

@@ -53,6 +53,7 @@ export interface NativeBinding {
   recvfrom(fd: number, buf: ArrayBufferView, length: number | undefined, flags: number): Res<{ bytes: number; address: SockAddr | null }>;
   getsockopt(fd: number, level: number, name: number, out: ArrayBufferView): number;
   setsockopt(fd: number, level: number, name: number, value: number | boolean | ArrayBufferView): number;
+  setsockoptprog(fd: number, level: number, name: number, program: ArrayBufferView): number;
   if_nametoindex(name: string): number;
   if_indextoname(index: number): Res<string>;
   inet_pton(af: number, src: string): Res<Buffer | null>;

@@ -44,8 +44,9 @@ export class SystemError extends Error {
    * @param errno - the positive (C) or negative (Node) errno.
    * @param syscall - the system call's name.
    * @param addr - the address the call was given, for `address`/`port` and the message.
+   * @param hint - a sentence appended to the message in parentheses (what to do about it).
    */
-  constructor(errno: number, syscall: string, addr?: SockAddr) {
+  constructor(errno: number, syscall: string, addr?: SockAddr, hint?: string) {
     const code = errnoName(errno);
     let address: string | undefined;
     let port: number | undefined;
@@ -59,7 +60,7 @@ export class SystemError extends Error {
     let details = '';
     if (port !== undefined && port > 0) details = ` ${address}:${port}`;
     else if (address) details = ` ${address}`;
-    super(`${syscall} ${code}${details}`);
+    super(`${syscall} ${code}${details}${hint ? ` (${hint})` : ''}`);
     this.errno = -Math.abs(errno);
     this.code = code;
     this.syscall = syscall;

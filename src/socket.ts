@@ -3,8 +3,12 @@
  * @packageDocumentation
  */
 import { native } from './binding.js';
-import { check, value } from './errors.js';
+import { constants as osConstants } from 'node:os';
+import { AF_PACKET, SOCK_PACKET, SOCK_RAW } from './constants.generated.js';
+import { SystemError, check, value } from './errors.js';
 import { runCloseHooks } from './lifecycle.js';
+
+const { EPERM, EACCES } = osConstants.errno;
 
 /**
  * Creates a socket; corresponds to `socket(2)`. Returns the kernel's fd.
@@ -15,13 +19,22 @@ import { runCloseHooks } from './lifecycle.js';
  * @param domain - AF_INET, AF_INET6, AF_UNIX, AF_PACKET, AF_NETLINK, ...
  * @param type - SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET, optionally | SOCK_NONBLOCK.
  * @param protocol - 0 for the family's default, or e.g. IPPROTO_ICMP.
- * @throws SystemError `socket` (EAFNOSUPPORT, EPROTONOSUPPORT, EPERM for raw sockets without CAP_NET_RAW, EMFILE, ...)
+ * @throws SystemError `socket` (EAFNOSUPPORT, EPROTONOSUPPORT, EMFILE, ...); for SOCK_RAW and
+ *   AF_PACKET without CAP_NET_RAW, EPERM with a message naming the missing capability.
  * @example
  * const fd = socket(AF_INET, SOCK_STREAM);
  */
 export function socket(domain: number, type: number, protocol = 0): number {
-  return check(native.socket(domain, type, protocol), 'socket');
+  const fd = native.socket(domain, type, protocol);
+  if ((fd === -EPERM || fd === -EACCES) && (domain === AF_PACKET || (type & 0xf) === SOCK_RAW || (type & 0xf) === SOCK_PACKET)) {
+    throw new SystemError(-fd, 'socket', undefined, RAW_HINT);
+  }
+  return check(fd, 'socket');
 }
+
+const RAW_HINT =
+  'SOCK_RAW and AF_PACKET sockets need the CAP_NET_RAW capability: run as root, or grant it with ' +
+  '`setcap cap_net_raw+ep "$(command -v node)"`';
 
 /**
  * Creates a pair of connected sockets; corresponds to `socketpair(2)`. Both are close-on-exec.

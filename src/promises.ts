@@ -8,9 +8,11 @@
  * arguments too (`accept(fd, { signal })`). An abort rejects with an `AbortError` and a timeout with a
  * SystemError `ETIMEDOUT`; neither consumes data, since the system call only runs when the fd is ready.
  *
- * Blocking mode: the first asynchronous use of an fd sets O_NONBLOCK on it (libuv's poll watcher
- * requires it) and leaves it set. A later sync call on that fd throws EAGAIN where it would have
- * waited, as C does on a non-blocking socket. The send/recv family also passes MSG_DONTWAIT.
+ * Blocking mode: `send`, `recv`, `sendto` and `recvfrom` pass MSG_DONTWAIT and touch nothing else
+ * when they complete at once. The first call on an fd that has to wait — and the first `read`,
+ * `write`, `accept` or `connect`, which have no per-call flag — creates the fd's watcher, which sets
+ * O_NONBLOCK on it (libuv's poll watcher requires it) and leaves it set. A later sync call on that
+ * fd throws EAGAIN where it would have waited, as C does on a non-blocking socket.
  *
  * Buffers passed to a pending call are referenced by it until it settles, so they stay alive even if
  * the caller drops them; the native side only touches a buffer during a system call, never across
@@ -25,7 +27,7 @@ import { SystemError, outOfRange, value } from './errors.js';
 import type { RecvFromResult } from './io.js';
 import type { SockAddr } from './sockaddr.js';
 import { getsockopt } from './sockopt.js';
-import { fdState, type Waiter } from './watcher.js';
+import { existingFdState, tryFdState, watchError, type Waiter } from './watcher.js';
 
 /** Options every `sockfd/promises` call takes as its last argument. */
 export interface WaitOptions {
@@ -45,7 +47,7 @@ export class AbortError extends Error {
   }
 }
 
-const { EAGAIN, EALREADY, ECONNABORTED, EINPROGRESS, EISCONN, ETIMEDOUT } = osConstants.errno;
+const { EAGAIN, EALREADY, ECONNABORTED, EEXIST, EINPROGRESS, EISCONN, ETIMEDOUT } = osConstants.errno;
 const AGAIN = Symbol('EAGAIN');
 type Attempt<T> = () => T | typeof AGAIN;
 
@@ -90,15 +92,39 @@ function operate<T>(
   options: WaitOptions | undefined,
   syscall: string,
   addr?: SockAddr,
+  dontwait = false,
 ): Promise<T> {
   try {
     const { signal, timeout } = checkOptions(options);
     if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
-    const state = fdState(fd);
-    if (!state.busy(writable)) {
+    let state = existingFdState(fd);
+    if (state === undefined && dontwait) {
+      // The call cannot block (MSG_DONTWAIT), so it needs no watcher unless it has to wait: bad
+      // arguments and ready data never touch the fd's flags.
       const r = attempt();
       if (r !== AGAIN) return Promise.resolve(r);
     }
+    if (state === undefined) {
+      const created = tryFdState(fd);
+      if (typeof created === 'number') {
+        // Not pollable (EBADF, a regular file, an fd net owns): the call itself reports what is
+        // wrong, as the sync call would; only a call that would have to wait gets the poll error.
+        if (!dontwait) {
+          const r = created === -EEXIST ? AGAIN : attempt();
+          if (r !== AGAIN) return Promise.resolve(r);
+        }
+        throw watchError(fd, created);
+      }
+      state = created;
+      if (!dontwait) {
+        const r = attempt();
+        if (r !== AGAIN) return Promise.resolve(r);
+      }
+    } else if (!state.busy(writable)) {
+      const r = attempt();
+      if (r !== AGAIN) return Promise.resolve(r);
+    }
+    const fdstate = state;
     return new Promise<T>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const finish = (): void => {
@@ -126,19 +152,19 @@ function operate<T>(
         },
       };
       function onAbort(): void {
-        state.remove(waiter);
+        fdstate.remove(waiter);
         finish();
         reject(new AbortError(undefined, { cause: signal?.reason }));
       }
       signal?.addEventListener('abort', onAbort, { once: true });
       if (timeout !== undefined) {
         timer = setTimeout(() => {
-          state.remove(waiter);
+          fdstate.remove(waiter);
           finish();
           reject(new SystemError(ETIMEDOUT, syscall, addr));
         }, timeout);
       }
-      state.enqueue(waiter, writable);
+      fdstate.enqueue(waiter, writable);
     });
   } catch (err) {
     return Promise.reject(err);
@@ -235,7 +261,7 @@ export function send(
   else if (isOptions(flags)) [flags, options] = [0, flags];
   const len = length;
   const f = (flags ?? 0) | MSG_DONTWAIT;
-  return operate(fd, true, () => again(native.send(fd, buf, len, f), 'send'), options, 'send');
+  return operate(fd, true, () => again(native.send(fd, buf, len, f), 'send'), options, 'send', undefined, true);
 }
 
 /** Receives, waiting for data; corresponds to `recv(2)` with MSG_DONTWAIT added. */
@@ -253,7 +279,7 @@ export function recv(
   else if (isOptions(flags)) [flags, options] = [0, flags];
   const len = length;
   const f = (flags ?? 0) | MSG_DONTWAIT;
-  return operate(fd, false, () => again(native.recv(fd, buf, len, f), 'recv'), options, 'recv');
+  return operate(fd, false, () => again(native.recv(fd, buf, len, f), 'recv'), options, 'recv', undefined, true);
 }
 
 /** Sends a datagram, waiting for room; corresponds to `sendto(2)` with MSG_DONTWAIT added. */
@@ -266,7 +292,7 @@ export function sendto(
   options?: WaitOptions,
 ): Promise<number> {
   const f = (flags ?? 0) | MSG_DONTWAIT;
-  return operate(fd, true, () => again(native.sendto(fd, buf, length, f, addr), 'sendto', addr), options, 'sendto', addr);
+  return operate(fd, true, () => again(native.sendto(fd, buf, length, f, addr), 'sendto', addr), options, 'sendto', addr, true);
 }
 
 /** Receives a datagram and its sender, waiting for one; corresponds to `recvfrom(2)` with MSG_DONTWAIT added. */
@@ -300,6 +326,8 @@ export function recvfrom(
     },
     options,
     'recvfrom',
+    undefined,
+    true,
   );
 }
 

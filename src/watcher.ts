@@ -3,9 +3,10 @@
  * operation on that fd (the waiters of `sockfd/promises`) and by `watch()` subscriptions.
  *
  * Policy, in one place:
- * - The first asynchronous use of an fd (a `sockfd/promises` call or `watch`) creates its watcher,
- *   and libuv's `uv_poll_init` sets O_NONBLOCK on the fd. The flag stays set until the program clears
- *   it; a sync call on the fd then fails with EAGAIN where it would have waited, as in C.
+ * - Creating an fd's watcher (a `watch`, or a `sockfd/promises` call that has to wait or has no
+ *   MSG_DONTWAIT form) runs libuv's `uv_poll_init`, which sets O_NONBLOCK on the fd. The flag stays set
+ *   until the program clears it; a sync call on the fd then fails with EAGAIN where it would have
+ *   waited, as in C.
  * - An operation first tries its system call; only on EAGAIN does it queue and wait for readiness,
  *   then tries again (readiness can be spurious: EAGAIN means wait again). Waiters of one direction
  *   are served first come, first served, at most `BUDGET` per wake-up, so a flood on one fd cannot
@@ -20,6 +21,9 @@ import { native, type NativeWatcher } from './binding.js';
 import { POLLERR, POLLIN, POLLOUT, POLLPRI, POLLRDHUP } from './constants.generated.js';
 import { SystemError, outOfRange } from './errors.js';
 import { onClose } from './lifecycle.js';
+import { constants as osConstants } from 'node:os';
+
+const { EEXIST, EPERM } = osConstants.errno;
 
 // libuv's event bits (uv.h).
 const UV_READABLE = 1;
@@ -79,7 +83,8 @@ class Subscription implements FdWatch {
   }
 }
 
-class FdState {
+/** @internal */
+export class FdState {
   readonly readers: Waiter[] = [];
   readonly writers: Waiter[] = [];
   readonly watches = new Set<Subscription>();
@@ -212,16 +217,43 @@ const states = new Map<number, FdState>();
  * @internal
  */
 export function fdState(fd: number): FdState {
+  const state = tryFdState(fd);
+  if (typeof state === 'number') throw watchError(fd, state);
+  return state;
+}
+
+/**
+ * The fd's watcher state, or the negative errno from `uv_poll_init` when the fd cannot be watched
+ * (EBADF: not open; EPERM: a regular file; EEXIST: net/dgram watches it).
+ * @internal
+ */
+export function tryFdState(fd: number): FdState | number {
   let state = states.get(fd);
   if (state) return state;
   state = new FdState(fd);
   const r = state.handle.init();
   if (r < 0) {
     state.closed = true;
-    throw new SystemError(-r, 'uv_poll_init');
+    return r;
   }
   states.set(fd, state);
   return state;
+}
+
+/** @internal The error for an fd `uv_poll_init` refused. */
+export function watchError(fd: number, result: number): SystemError {
+  const hint =
+    result === -EEXIST
+      ? `another handle on this event loop already watches fd ${fd}: a net or dgram socket owns it`
+      : result === -EPERM
+        ? `fd ${fd} cannot be polled: it is not a socket, pipe or character device`
+        : undefined;
+  return new SystemError(-result, 'uv_poll_init', undefined, hint);
+}
+
+/** @internal The state of an fd sockfd already watches, if any. */
+export function existingFdState(fd: number): FdState | undefined {
+  return states.get(fd);
 }
 
 /** An error for the waiters of an fd that was closed or released under them. */

@@ -10,6 +10,7 @@
         "native/fd.cc",
         "native/inet.cc",
         "native/io.cc",
+        "native/msg.cc",
         "native/poller.cc",
         "native/sockaddr.cc",
         "native/socket.cc",

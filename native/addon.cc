@@ -13,6 +13,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSockopt(env, exports);
   InitInet(env, exports);
   InitPoller(env, exports);
+  InitMsg(env, exports);
+  InitSockaddr(env, exports);
   return exports;
 }
 

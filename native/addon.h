@@ -22,6 +22,8 @@ void InitIo(Napi::Env env, Napi::Object exports);
 void InitSockopt(Napi::Env env, Napi::Object exports);
 void InitInet(Napi::Env env, Napi::Object exports);
 void InitPoller(Napi::Env env, Napi::Object exports);
+void InitMsg(Napi::Env env, Napi::Object exports);
+void InitSockaddr(Napi::Env env, Napi::Object exports);
 
 }  // namespace sockfd
 

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "addon.h"
 #include "args.h"
 
 namespace sockfd {
@@ -220,6 +221,25 @@ Napi::Value SockaddrToJs(Napi::Env env, const sockaddr_storage* storage, socklen
     }
   }
   return obj;
+}
+
+namespace {
+
+// decodeSockaddr(bytes) -> SockAddr | null: a sockaddr as raw bytes (an IP_RECVERR offender, say)
+// through the same conversion as every other address.
+Napi::Value DecodeSockaddr(const Napi::CallbackInfo& info) {
+  View view = ToView(info[0], "bytes");
+  sockaddr_storage ss;
+  std::memset(&ss, 0, sizeof ss);
+  size_t n = view.length < sizeof ss ? view.length : sizeof ss;
+  std::memcpy(&ss, view.data, n);
+  return SockaddrToJs(info.Env(), &ss, static_cast<socklen_t>(n));
+}
+
+}  // namespace
+
+void InitSockaddr(Napi::Env env, Napi::Object exports) {
+  exports.Set("decodeSockaddr", Napi::Function::New(env, DecodeSockaddr, "decodeSockaddr"));
 }
 
 }  // namespace sockfd

@@ -54,6 +54,20 @@ export interface NativeBinding {
   getsockopt(fd: number, level: number, name: number, out: ArrayBufferView): number;
   setsockopt(fd: number, level: number, name: number, value: number | boolean | ArrayBufferView): number;
   setsockoptprog(fd: number, level: number, name: number, program: ArrayBufferView): number;
+  sendmsg(
+    fd: number,
+    buffers: readonly ArrayBufferView[],
+    control: readonly { level: number; type: number; data: ArrayBufferView }[] | undefined,
+    flags: number,
+    addr: SockAddr | undefined,
+  ): number;
+  recvmsg(
+    fd: number,
+    buffers: readonly ArrayBufferView[],
+    controlLength: number,
+    flags: number,
+  ): Res<{ bytes: number; flags: number; address: SockAddr | null; control: { level: number; type: number; data: Buffer }[] }>;
+  decodeSockaddr(bytes: ArrayBufferView): SockAddr | null;
   if_nametoindex(name: string): number;
   if_indextoname(index: number): Res<string>;
   inet_pton(af: number, src: string): Res<Buffer | null>;

@@ -25,6 +25,8 @@ export { bind, listen, accept, connect, getsockname, getpeername } from './conne
 export type { AcceptResult } from './connection.js';
 export { read, write, send, recv, sendto, recvfrom } from './io.js';
 export type { RecvFromResult } from './io.js';
+export { sendmsg, recvmsg } from './msg.js';
+export type { ControlMessage, ExtendedError, SendMsgOptions, RecvMsgOptions, RecvMsgResult } from './msg.js';
 export { getsockopt, setsockopt, packBpf } from './sockopt.js';
 export type { BpfInstruction, PacketMreq, SockOptValue } from './sockopt.js';
 export { if_nametoindex, if_indextoname, inet_pton, inet_ntop, htons, ntohs, htonl, ntohl } from './inet.js';

@@ -25,6 +25,7 @@ import { MSG_DONTWAIT, SOL_SOCKET, SO_ERROR } from './constants.generated.js';
 import type { AcceptResult } from './connection.js';
 import { SystemError, outOfRange, value } from './errors.js';
 import type { RecvFromResult } from './io.js';
+import { decodeControl, encodeControl, type RecvMsgOptions, type RecvMsgResult, type SendMsgOptions } from './msg.js';
 import type { SockAddr } from './sockaddr.js';
 import { getsockopt } from './sockopt.js';
 import { existingFdState, tryFdState, watchError, type Waiter } from './watcher.js';
@@ -326,6 +327,51 @@ export function recvfrom(
     },
     options,
     'recvfrom',
+    undefined,
+    true,
+  );
+}
+
+/**
+ * Sends a message, waiting for room; corresponds to `sendmsg(2)` with MSG_DONTWAIT added. The
+ * control items are encoded (and checked) once, before the first attempt.
+ */
+export function sendmsg(
+  fd: number,
+  buffers: readonly ArrayBufferView[],
+  options: SendMsgOptions = {},
+  wait?: WaitOptions,
+): Promise<number> {
+  try {
+    const control = options.control?.map(encodeControl);
+    const f = (options.flags ?? 0) | MSG_DONTWAIT;
+    const addr = options.addr;
+    return operate(fd, true, () => again(native.sendmsg(fd, buffers, control, f, addr), 'sendmsg', addr), wait, 'sendmsg', addr, true);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** Receives a message, waiting for one; corresponds to `recvmsg(2)` with MSG_DONTWAIT added. */
+export function recvmsg(
+  fd: number,
+  buffers: readonly ArrayBufferView[],
+  options: RecvMsgOptions = {},
+  wait?: WaitOptions,
+): Promise<RecvMsgResult> {
+  const f = (options.flags ?? 0) | MSG_DONTWAIT;
+  const controlLength = options.controlLength ?? 0;
+  return operate(
+    fd,
+    false,
+    () => {
+      const r = native.recvmsg(fd, buffers, controlLength, f);
+      if (r === -EAGAIN) return AGAIN;
+      const m = value(r, 'recvmsg');
+      return { bytes: m.bytes, flags: m.flags, address: m.address, control: decodeControl(m.control) };
+    },
+    wait,
+    'recvmsg',
     undefined,
     true,
   );

@@ -1,0 +1,178 @@
+// Messages: sendmsg(2) and recvmsg(2), with scatter/gather over several ArrayBufferViews (the views'
+// own memory, never copies), an optional address, and ancillary data as raw { level, type, data }
+// items; the TypeScript layer gives the items their types (SCM_RIGHTS fds, IP_PKTINFO, ...).
+#include <errno.h>
+#include <limits.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
+
+#include "addon.h"
+#include "args.h"
+#include "sockaddr.h"
+
+namespace sockfd {
+
+namespace {
+
+// More control data than any socket option produces; a bound, so a hostile length cannot make a
+// huge allocation.
+constexpr size_t kMaxControl = 1 << 20;
+
+// The elements of a JS array, read before any of them is converted: reading an element may run a
+// getter, and no JS may run between taking a view's pointer and the system call.
+std::vector<Napi::Value> Elements(Napi::Value value, const char* name, size_t max) {
+  if (!value.IsArray()) ThrowTypeError(value.Env(), std::string("The \"") + name + "\" argument must be an array. Received " + Describe(value));
+  Napi::Array array = value.As<Napi::Array>();
+  uint32_t n = array.Length();
+  if (n > max) {
+    ThrowRangeError(value.Env(), std::string("The \"") + name + "\" argument has " + std::to_string(n) + " entries; at most " + std::to_string(max) + " are allowed");
+  }
+  std::vector<Napi::Value> out;
+  out.reserve(n);
+  for (uint32_t i = 0; i < n; i++) out.push_back(array.Get(i));
+  return out;
+}
+
+struct ControlItem {
+  int level;
+  int type;
+  Napi::Value data;
+};
+
+// Fills `iov` from the views, last of all conversions.
+void Views(const std::vector<Napi::Value>& values, const char* name, std::vector<iovec>* iov) {
+  iov->resize(values.size());
+  for (size_t i = 0; i < values.size(); i++) {
+    std::string at = std::string(name) + "[" + std::to_string(i) + "]";
+    View v = ToView(values[i], at.c_str());
+    (*iov)[i].iov_base = v.data;
+    (*iov)[i].iov_len = v.length;
+  }
+}
+
+// sendmsg(fd, buffers, control, flags, addr) -> bytes | -errno; corresponds to sendmsg(2).
+// `control` is an array of { level, type, data: ArrayBufferView } or undefined; `addr` a SockAddr or
+// undefined. MSG_NOSIGNAL is always added.
+Napi::Value SendMsg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgFd(info, 0);
+  int flags = ToInt32(info[3], "flags");
+  sockaddr_storage ss;
+  socklen_t sslen = 0;
+  if (!info[4].IsUndefined() && !info[4].IsNull()) sslen = SockaddrFromJs(info[4], "addr", &ss);
+  std::vector<Napi::Value> buffers = Elements(info[1], "buffers", IOV_MAX);
+  std::vector<ControlItem> items;
+  if (!info[2].IsUndefined()) {
+    for (Napi::Value item : Elements(info[2], "control", 1024)) {
+      if (!item.IsObject()) ThrowTypeError(env, "Each \"control\" item must be an object { level, type, data }. Received " + Describe(item));
+      Napi::Object obj = item.As<Napi::Object>();
+      items.push_back({ToInt32(obj.Get("level"), "control[].level"), ToInt32(obj.Get("type"), "control[].type"), obj.Get("data")});
+    }
+  }
+  // From here on no JS runs: only type checks and pointer reads.
+  std::vector<iovec> iov;
+  Views(buffers, "buffers", &iov);
+  std::vector<View> data;
+  size_t space = 0;
+  for (const ControlItem& item : items) {
+    data.push_back(ToView(item.data, "control[].data"));
+    space += CMSG_SPACE(data.back().length);
+    if (space > kMaxControl) ThrowRangeError(env, "The \"control\" items exceed " + std::to_string(kMaxControl) + " bytes");
+  }
+  std::vector<unsigned char> control(space, 0);
+  msghdr msg;
+  std::memset(&msg, 0, sizeof msg);
+  msg.msg_name = sslen ? &ss : nullptr;
+  msg.msg_namelen = sslen;
+  msg.msg_iov = iov.data();
+  msg.msg_iovlen = iov.size();
+  msg.msg_control = space ? control.data() : nullptr;
+  msg.msg_controllen = space;
+  cmsghdr* c = space ? CMSG_FIRSTHDR(&msg) : nullptr;
+  for (size_t i = 0; i < items.size() && c != nullptr; i++) {
+    c->cmsg_level = items[i].level;
+    c->cmsg_type = items[i].type;
+    c->cmsg_len = CMSG_LEN(data[i].length);
+    if (data[i].length) std::memcpy(CMSG_DATA(c), data[i].data, data[i].length);
+    c = CMSG_NXTHDR(&msg, c);
+  }
+  ssize_t r;
+  do r = sendmsg(fd, &msg, flags | MSG_NOSIGNAL); while (r < 0 && errno == EINTR);
+  return Result(env, r < 0 ? -errno : static_cast<double>(r));
+}
+
+// recvmsg(fd, buffers, controlLength, flags) -> { bytes, flags, address, control } | -errno;
+// corresponds to recvmsg(2) with MSG_CMSG_CLOEXEC always added, so fds received with SCM_RIGHTS are
+// close-on-exec. `control` is an array of { level, type, data: Buffer } for the complete items the
+// kernel wrote; `flags` reports MSG_TRUNC, MSG_CTRUNC, MSG_EOR, MSG_OOB, MSG_ERRQUEUE.
+Napi::Value RecvMsg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgFd(info, 0);
+  size_t controlLength = static_cast<size_t>(ToInteger(info[2], "controlLength", 0, kMaxControl));
+  int flags = ToInt32(info[3], "flags");
+  std::vector<Napi::Value> buffers = Elements(info[1], "buffers", IOV_MAX);
+  std::vector<iovec> iov;
+  Views(buffers, "buffers", &iov);
+  // cmsghdr alignment for the control buffer.
+  std::vector<cmsghdr> control((controlLength + sizeof(cmsghdr) - 1) / sizeof(cmsghdr));
+  sockaddr_storage ss;
+  msghdr msg;
+  ssize_t r;
+  do {
+    std::memset(&msg, 0, sizeof msg);
+    msg.msg_name = &ss;
+    msg.msg_namelen = sizeof ss;
+    msg.msg_iov = iov.data();
+    msg.msg_iovlen = iov.size();
+    msg.msg_control = controlLength ? control.data() : nullptr;
+    msg.msg_controllen = controlLength;
+    r = recvmsg(fd, &msg, flags | MSG_CMSG_CLOEXEC);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return Result(env, -errno);
+  Napi::Array items = Napi::Array::New(env);
+  uint32_t n = 0;
+  if (msg.msg_controllen > 0) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      const unsigned char* begin = CMSG_DATA(c);
+      const unsigned char* end = reinterpret_cast<const unsigned char*>(control.data()) + msg.msg_controllen;
+      size_t want = c->cmsg_len >= CMSG_LEN(0) ? c->cmsg_len - CMSG_LEN(0) : 0;
+      size_t have = begin <= end ? static_cast<size_t>(end - begin) : 0;
+      if (want > have) {
+        // A truncated item: the kernel reports MSG_CTRUNC. Fds in a truncated SCM_RIGHTS item would
+        // leak if dropped silently, so close the whole ones that arrived.
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+          for (size_t off = 0; off + sizeof(int) <= have; off += sizeof(int)) {
+            int received;
+            std::memcpy(&received, begin + off, sizeof received);
+            close(received);
+          }
+        }
+        break;
+      }
+      Napi::Object item = Napi::Object::New(env);
+      item.Set("level", Napi::Number::New(env, c->cmsg_level));
+      item.Set("type", Napi::Number::New(env, c->cmsg_type));
+      item.Set("data", Napi::Buffer<uint8_t>::Copy(env, begin, want));
+      items.Set(n++, item);
+    }
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("bytes", Napi::Number::New(env, static_cast<double>(r)));
+  out.Set("flags", Napi::Number::New(env, msg.msg_flags));
+  out.Set("address", SockaddrToJs(env, &ss, msg.msg_namelen));
+  out.Set("control", items);
+  return out;
+}
+
+}  // namespace
+
+void InitMsg(Napi::Env env, Napi::Object exports) {
+  exports.Set("sendmsg", Napi::Function::New(env, SendMsg, "sendmsg"));
+  exports.Set("recvmsg", Napi::Function::New(env, RecvMsg, "recvmsg"));
+}
+
+}  // namespace sockfd

@@ -3,6 +3,7 @@
 // constant this system lacks is simply absent rather than a guessed number.
 // glibc's headers come first: linux/libc-compat.h then skips what they already declare.
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <net/if_arp.h>

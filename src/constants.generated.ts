@@ -1057,3 +1057,271 @@ export const ND_NEIGHBOR_SOLICIT = constants.ND_NEIGHBOR_SOLICIT as number;
 export const ND_NEIGHBOR_ADVERT = constants.ND_NEIGHBOR_ADVERT as number;
 /** `ND_REDIRECT` from the system headers (undefined where they do not define it). */
 export const ND_REDIRECT = constants.ND_REDIRECT as number;
+/** `EPERM` from the system headers (undefined where they do not define it). */
+export const EPERM = constants.EPERM as number;
+/** `ENOENT` from the system headers (undefined where they do not define it). */
+export const ENOENT = constants.ENOENT as number;
+/** `ESRCH` from the system headers (undefined where they do not define it). */
+export const ESRCH = constants.ESRCH as number;
+/** `EINTR` from the system headers (undefined where they do not define it). */
+export const EINTR = constants.EINTR as number;
+/** `EIO` from the system headers (undefined where they do not define it). */
+export const EIO = constants.EIO as number;
+/** `ENXIO` from the system headers (undefined where they do not define it). */
+export const ENXIO = constants.ENXIO as number;
+/** `E2BIG` from the system headers (undefined where they do not define it). */
+export const E2BIG = constants.E2BIG as number;
+/** `ENOEXEC` from the system headers (undefined where they do not define it). */
+export const ENOEXEC = constants.ENOEXEC as number;
+/** `EBADF` from the system headers (undefined where they do not define it). */
+export const EBADF = constants.EBADF as number;
+/** `ECHILD` from the system headers (undefined where they do not define it). */
+export const ECHILD = constants.ECHILD as number;
+/** `EAGAIN` from the system headers (undefined where they do not define it). */
+export const EAGAIN = constants.EAGAIN as number;
+/** `EWOULDBLOCK` from the system headers (undefined where they do not define it). */
+export const EWOULDBLOCK = constants.EWOULDBLOCK as number;
+/** `ENOMEM` from the system headers (undefined where they do not define it). */
+export const ENOMEM = constants.ENOMEM as number;
+/** `EACCES` from the system headers (undefined where they do not define it). */
+export const EACCES = constants.EACCES as number;
+/** `EFAULT` from the system headers (undefined where they do not define it). */
+export const EFAULT = constants.EFAULT as number;
+/** `ENOTBLK` from the system headers (undefined where they do not define it). */
+export const ENOTBLK = constants.ENOTBLK as number;
+/** `EBUSY` from the system headers (undefined where they do not define it). */
+export const EBUSY = constants.EBUSY as number;
+/** `EEXIST` from the system headers (undefined where they do not define it). */
+export const EEXIST = constants.EEXIST as number;
+/** `EXDEV` from the system headers (undefined where they do not define it). */
+export const EXDEV = constants.EXDEV as number;
+/** `ENODEV` from the system headers (undefined where they do not define it). */
+export const ENODEV = constants.ENODEV as number;
+/** `ENOTDIR` from the system headers (undefined where they do not define it). */
+export const ENOTDIR = constants.ENOTDIR as number;
+/** `EISDIR` from the system headers (undefined where they do not define it). */
+export const EISDIR = constants.EISDIR as number;
+/** `EINVAL` from the system headers (undefined where they do not define it). */
+export const EINVAL = constants.EINVAL as number;
+/** `ENFILE` from the system headers (undefined where they do not define it). */
+export const ENFILE = constants.ENFILE as number;
+/** `EMFILE` from the system headers (undefined where they do not define it). */
+export const EMFILE = constants.EMFILE as number;
+/** `ENOTTY` from the system headers (undefined where they do not define it). */
+export const ENOTTY = constants.ENOTTY as number;
+/** `ETXTBSY` from the system headers (undefined where they do not define it). */
+export const ETXTBSY = constants.ETXTBSY as number;
+/** `EFBIG` from the system headers (undefined where they do not define it). */
+export const EFBIG = constants.EFBIG as number;
+/** `ENOSPC` from the system headers (undefined where they do not define it). */
+export const ENOSPC = constants.ENOSPC as number;
+/** `ESPIPE` from the system headers (undefined where they do not define it). */
+export const ESPIPE = constants.ESPIPE as number;
+/** `EROFS` from the system headers (undefined where they do not define it). */
+export const EROFS = constants.EROFS as number;
+/** `EMLINK` from the system headers (undefined where they do not define it). */
+export const EMLINK = constants.EMLINK as number;
+/** `EPIPE` from the system headers (undefined where they do not define it). */
+export const EPIPE = constants.EPIPE as number;
+/** `EDOM` from the system headers (undefined where they do not define it). */
+export const EDOM = constants.EDOM as number;
+/** `ERANGE` from the system headers (undefined where they do not define it). */
+export const ERANGE = constants.ERANGE as number;
+/** `EDEADLK` from the system headers (undefined where they do not define it). */
+export const EDEADLK = constants.EDEADLK as number;
+/** `EDEADLOCK` from the system headers (undefined where they do not define it). */
+export const EDEADLOCK = constants.EDEADLOCK as number;
+/** `ENAMETOOLONG` from the system headers (undefined where they do not define it). */
+export const ENAMETOOLONG = constants.ENAMETOOLONG as number;
+/** `ENOLCK` from the system headers (undefined where they do not define it). */
+export const ENOLCK = constants.ENOLCK as number;
+/** `ENOSYS` from the system headers (undefined where they do not define it). */
+export const ENOSYS = constants.ENOSYS as number;
+/** `ENOTEMPTY` from the system headers (undefined where they do not define it). */
+export const ENOTEMPTY = constants.ENOTEMPTY as number;
+/** `ELOOP` from the system headers (undefined where they do not define it). */
+export const ELOOP = constants.ELOOP as number;
+/** `ENOMSG` from the system headers (undefined where they do not define it). */
+export const ENOMSG = constants.ENOMSG as number;
+/** `EIDRM` from the system headers (undefined where they do not define it). */
+export const EIDRM = constants.EIDRM as number;
+/** `ECHRNG` from the system headers (undefined where they do not define it). */
+export const ECHRNG = constants.ECHRNG as number;
+/** `EL2NSYNC` from the system headers (undefined where they do not define it). */
+export const EL2NSYNC = constants.EL2NSYNC as number;
+/** `EL3HLT` from the system headers (undefined where they do not define it). */
+export const EL3HLT = constants.EL3HLT as number;
+/** `EL3RST` from the system headers (undefined where they do not define it). */
+export const EL3RST = constants.EL3RST as number;
+/** `ELNRNG` from the system headers (undefined where they do not define it). */
+export const ELNRNG = constants.ELNRNG as number;
+/** `EUNATCH` from the system headers (undefined where they do not define it). */
+export const EUNATCH = constants.EUNATCH as number;
+/** `ENOCSI` from the system headers (undefined where they do not define it). */
+export const ENOCSI = constants.ENOCSI as number;
+/** `EL2HLT` from the system headers (undefined where they do not define it). */
+export const EL2HLT = constants.EL2HLT as number;
+/** `EBADE` from the system headers (undefined where they do not define it). */
+export const EBADE = constants.EBADE as number;
+/** `EBADR` from the system headers (undefined where they do not define it). */
+export const EBADR = constants.EBADR as number;
+/** `EXFULL` from the system headers (undefined where they do not define it). */
+export const EXFULL = constants.EXFULL as number;
+/** `ENOANO` from the system headers (undefined where they do not define it). */
+export const ENOANO = constants.ENOANO as number;
+/** `EBADRQC` from the system headers (undefined where they do not define it). */
+export const EBADRQC = constants.EBADRQC as number;
+/** `EBADSLT` from the system headers (undefined where they do not define it). */
+export const EBADSLT = constants.EBADSLT as number;
+/** `EBFONT` from the system headers (undefined where they do not define it). */
+export const EBFONT = constants.EBFONT as number;
+/** `ENOSTR` from the system headers (undefined where they do not define it). */
+export const ENOSTR = constants.ENOSTR as number;
+/** `ENODATA` from the system headers (undefined where they do not define it). */
+export const ENODATA = constants.ENODATA as number;
+/** `ETIME` from the system headers (undefined where they do not define it). */
+export const ETIME = constants.ETIME as number;
+/** `ENOSR` from the system headers (undefined where they do not define it). */
+export const ENOSR = constants.ENOSR as number;
+/** `ENONET` from the system headers (undefined where they do not define it). */
+export const ENONET = constants.ENONET as number;
+/** `ENOPKG` from the system headers (undefined where they do not define it). */
+export const ENOPKG = constants.ENOPKG as number;
+/** `EREMOTE` from the system headers (undefined where they do not define it). */
+export const EREMOTE = constants.EREMOTE as number;
+/** `ENOLINK` from the system headers (undefined where they do not define it). */
+export const ENOLINK = constants.ENOLINK as number;
+/** `EADV` from the system headers (undefined where they do not define it). */
+export const EADV = constants.EADV as number;
+/** `ESRMNT` from the system headers (undefined where they do not define it). */
+export const ESRMNT = constants.ESRMNT as number;
+/** `ECOMM` from the system headers (undefined where they do not define it). */
+export const ECOMM = constants.ECOMM as number;
+/** `EPROTO` from the system headers (undefined where they do not define it). */
+export const EPROTO = constants.EPROTO as number;
+/** `EMULTIHOP` from the system headers (undefined where they do not define it). */
+export const EMULTIHOP = constants.EMULTIHOP as number;
+/** `EDOTDOT` from the system headers (undefined where they do not define it). */
+export const EDOTDOT = constants.EDOTDOT as number;
+/** `EBADMSG` from the system headers (undefined where they do not define it). */
+export const EBADMSG = constants.EBADMSG as number;
+/** `EOVERFLOW` from the system headers (undefined where they do not define it). */
+export const EOVERFLOW = constants.EOVERFLOW as number;
+/** `ENOTUNIQ` from the system headers (undefined where they do not define it). */
+export const ENOTUNIQ = constants.ENOTUNIQ as number;
+/** `EBADFD` from the system headers (undefined where they do not define it). */
+export const EBADFD = constants.EBADFD as number;
+/** `EREMCHG` from the system headers (undefined where they do not define it). */
+export const EREMCHG = constants.EREMCHG as number;
+/** `ELIBACC` from the system headers (undefined where they do not define it). */
+export const ELIBACC = constants.ELIBACC as number;
+/** `ELIBBAD` from the system headers (undefined where they do not define it). */
+export const ELIBBAD = constants.ELIBBAD as number;
+/** `ELIBSCN` from the system headers (undefined where they do not define it). */
+export const ELIBSCN = constants.ELIBSCN as number;
+/** `ELIBMAX` from the system headers (undefined where they do not define it). */
+export const ELIBMAX = constants.ELIBMAX as number;
+/** `ELIBEXEC` from the system headers (undefined where they do not define it). */
+export const ELIBEXEC = constants.ELIBEXEC as number;
+/** `EILSEQ` from the system headers (undefined where they do not define it). */
+export const EILSEQ = constants.EILSEQ as number;
+/** `ERESTART` from the system headers (undefined where they do not define it). */
+export const ERESTART = constants.ERESTART as number;
+/** `ESTRPIPE` from the system headers (undefined where they do not define it). */
+export const ESTRPIPE = constants.ESTRPIPE as number;
+/** `EUSERS` from the system headers (undefined where they do not define it). */
+export const EUSERS = constants.EUSERS as number;
+/** `ENOTSOCK` from the system headers (undefined where they do not define it). */
+export const ENOTSOCK = constants.ENOTSOCK as number;
+/** `EDESTADDRREQ` from the system headers (undefined where they do not define it). */
+export const EDESTADDRREQ = constants.EDESTADDRREQ as number;
+/** `EMSGSIZE` from the system headers (undefined where they do not define it). */
+export const EMSGSIZE = constants.EMSGSIZE as number;
+/** `EPROTOTYPE` from the system headers (undefined where they do not define it). */
+export const EPROTOTYPE = constants.EPROTOTYPE as number;
+/** `ENOPROTOOPT` from the system headers (undefined where they do not define it). */
+export const ENOPROTOOPT = constants.ENOPROTOOPT as number;
+/** `EPROTONOSUPPORT` from the system headers (undefined where they do not define it). */
+export const EPROTONOSUPPORT = constants.EPROTONOSUPPORT as number;
+/** `ESOCKTNOSUPPORT` from the system headers (undefined where they do not define it). */
+export const ESOCKTNOSUPPORT = constants.ESOCKTNOSUPPORT as number;
+/** `ENOTSUP` from the system headers (undefined where they do not define it). */
+export const ENOTSUP = constants.ENOTSUP as number;
+/** `EOPNOTSUPP` from the system headers (undefined where they do not define it). */
+export const EOPNOTSUPP = constants.EOPNOTSUPP as number;
+/** `EPFNOSUPPORT` from the system headers (undefined where they do not define it). */
+export const EPFNOSUPPORT = constants.EPFNOSUPPORT as number;
+/** `EAFNOSUPPORT` from the system headers (undefined where they do not define it). */
+export const EAFNOSUPPORT = constants.EAFNOSUPPORT as number;
+/** `EADDRINUSE` from the system headers (undefined where they do not define it). */
+export const EADDRINUSE = constants.EADDRINUSE as number;
+/** `EADDRNOTAVAIL` from the system headers (undefined where they do not define it). */
+export const EADDRNOTAVAIL = constants.EADDRNOTAVAIL as number;
+/** `ENETDOWN` from the system headers (undefined where they do not define it). */
+export const ENETDOWN = constants.ENETDOWN as number;
+/** `ENETUNREACH` from the system headers (undefined where they do not define it). */
+export const ENETUNREACH = constants.ENETUNREACH as number;
+/** `ENETRESET` from the system headers (undefined where they do not define it). */
+export const ENETRESET = constants.ENETRESET as number;
+/** `ECONNABORTED` from the system headers (undefined where they do not define it). */
+export const ECONNABORTED = constants.ECONNABORTED as number;
+/** `ECONNRESET` from the system headers (undefined where they do not define it). */
+export const ECONNRESET = constants.ECONNRESET as number;
+/** `ENOBUFS` from the system headers (undefined where they do not define it). */
+export const ENOBUFS = constants.ENOBUFS as number;
+/** `EISCONN` from the system headers (undefined where they do not define it). */
+export const EISCONN = constants.EISCONN as number;
+/** `ENOTCONN` from the system headers (undefined where they do not define it). */
+export const ENOTCONN = constants.ENOTCONN as number;
+/** `ESHUTDOWN` from the system headers (undefined where they do not define it). */
+export const ESHUTDOWN = constants.ESHUTDOWN as number;
+/** `ETOOMANYREFS` from the system headers (undefined where they do not define it). */
+export const ETOOMANYREFS = constants.ETOOMANYREFS as number;
+/** `ETIMEDOUT` from the system headers (undefined where they do not define it). */
+export const ETIMEDOUT = constants.ETIMEDOUT as number;
+/** `ECONNREFUSED` from the system headers (undefined where they do not define it). */
+export const ECONNREFUSED = constants.ECONNREFUSED as number;
+/** `EHOSTDOWN` from the system headers (undefined where they do not define it). */
+export const EHOSTDOWN = constants.EHOSTDOWN as number;
+/** `EHOSTUNREACH` from the system headers (undefined where they do not define it). */
+export const EHOSTUNREACH = constants.EHOSTUNREACH as number;
+/** `EALREADY` from the system headers (undefined where they do not define it). */
+export const EALREADY = constants.EALREADY as number;
+/** `EINPROGRESS` from the system headers (undefined where they do not define it). */
+export const EINPROGRESS = constants.EINPROGRESS as number;
+/** `ESTALE` from the system headers (undefined where they do not define it). */
+export const ESTALE = constants.ESTALE as number;
+/** `EUCLEAN` from the system headers (undefined where they do not define it). */
+export const EUCLEAN = constants.EUCLEAN as number;
+/** `ENOTNAM` from the system headers (undefined where they do not define it). */
+export const ENOTNAM = constants.ENOTNAM as number;
+/** `ENAVAIL` from the system headers (undefined where they do not define it). */
+export const ENAVAIL = constants.ENAVAIL as number;
+/** `EISNAM` from the system headers (undefined where they do not define it). */
+export const EISNAM = constants.EISNAM as number;
+/** `EREMOTEIO` from the system headers (undefined where they do not define it). */
+export const EREMOTEIO = constants.EREMOTEIO as number;
+/** `EDQUOT` from the system headers (undefined where they do not define it). */
+export const EDQUOT = constants.EDQUOT as number;
+/** `ENOMEDIUM` from the system headers (undefined where they do not define it). */
+export const ENOMEDIUM = constants.ENOMEDIUM as number;
+/** `EMEDIUMTYPE` from the system headers (undefined where they do not define it). */
+export const EMEDIUMTYPE = constants.EMEDIUMTYPE as number;
+/** `ECANCELED` from the system headers (undefined where they do not define it). */
+export const ECANCELED = constants.ECANCELED as number;
+/** `ENOKEY` from the system headers (undefined where they do not define it). */
+export const ENOKEY = constants.ENOKEY as number;
+/** `EKEYEXPIRED` from the system headers (undefined where they do not define it). */
+export const EKEYEXPIRED = constants.EKEYEXPIRED as number;
+/** `EKEYREVOKED` from the system headers (undefined where they do not define it). */
+export const EKEYREVOKED = constants.EKEYREVOKED as number;
+/** `EKEYREJECTED` from the system headers (undefined where they do not define it). */
+export const EKEYREJECTED = constants.EKEYREJECTED as number;
+/** `EOWNERDEAD` from the system headers (undefined where they do not define it). */
+export const EOWNERDEAD = constants.EOWNERDEAD as number;
+/** `ENOTRECOVERABLE` from the system headers (undefined where they do not define it). */
+export const ENOTRECOVERABLE = constants.ENOTRECOVERABLE as number;
+/** `ERFKILL` from the system headers (undefined where they do not define it). */
+export const ERFKILL = constants.ERFKILL as number;
+/** `EHWPOISON` from the system headers (undefined where they do not define it). */
+export const EHWPOISON = constants.EHWPOISON as number;

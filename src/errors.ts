@@ -5,12 +5,16 @@
  * call was given an address, and a message such as `connect ECONNREFUSED 127.0.0.1:1`.
  * @packageDocumentation
  */
-import * as os from 'node:os';
 import * as util from 'node:util';
+import { native } from './binding.js';
 import type { SockAddr } from './sockaddr.js';
 
+// The C names of errno values, from the system headers (native/constants.txt lists them, EAGAIN
+// before EWOULDBLOCK); names have no underscore, which keeps out ETH_P_* and the like.
 const cNames = new Map<number, string>();
-for (const [name, value] of Object.entries(os.constants.errno)) if (!cNames.has(value)) cNames.set(value, name);
+for (const [name, value] of Object.entries(native.constants)) {
+  if (/^E[A-Z0-9]+$/.test(name) && !cNames.has(value)) cNames.set(value, name);
+}
 
 /**
  * The name Node gives an errno (what `util.getSystemErrorName` returns, e.g. `ENOTSUP` for 95), or

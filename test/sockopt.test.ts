@@ -16,6 +16,7 @@ import {
   SOCK_STREAM,
   SOL_SOCKET,
   SOL_TCP,
+  SO_BINDTODEVICE,
   SO_ERROR,
   SO_KEEPALIVE,
   SO_LINGER,
@@ -373,7 +374,13 @@ describe('errors', () => {
     expect(() => setsockopt(tcp(), SOL_SOCKET, SO_REUSEADDR, 2 ** 31)).toThrow(RangeError);
   });
 
-  it('a string value is a TypeError', () => {
-    expect(() => setsockopt(tcp(), SOL_SOCKET, SO_REUSEADDR, '1' as unknown as number)).toThrow(TypeError);
+  it('a plain object for an option with no structured form is a TypeError naming the value', () => {
+    expect(() => setsockopt(tcp(), SOL_SOCKET, SO_REUSEADDR, { on: 1 } as unknown as number)).toThrow(/"value"/);
+  });
+
+  it('a string value is passed as its bytes: SO_BINDTODEVICE takes an interface name', () => {
+    const fd = tcp();
+    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, 'lo');
+    expect(getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, 16).toString().replace(/\0+$/, '')).toBe('lo');
   });
 });

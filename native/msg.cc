@@ -1,10 +1,11 @@
-// Messages: sendmsg(2) and recvmsg(2), with scatter/gather over several ArrayBufferViews (the views'
+// Messages: sendmsg(2) and recvmsg(2), and the batches sendmmsg(2) and recvmmsg(2), with scatter/gather over several ArrayBufferViews (the views'
 // own memory, never copies), an optional address, and ancillary data as raw { level, type, data }
 // items; the TypeScript layer gives the items their types (SCM_RIGHTS fds, IP_PKTINFO, ...).
 #include <errno.h>
 #include <limits.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -168,9 +169,102 @@ Napi::Value RecvMsg(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// sendmmsg(fd, buffers, addrs, flags) -> messages sent | -errno; corresponds to sendmmsg(2): one
+// datagram per view. `addrs` is undefined (a connected socket), or an array as long as `buffers`
+// whose entries are a SockAddr or undefined. MSG_NOSIGNAL is always added.
+Napi::Value SendMMsg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgFd(info, 0);
+  int flags = ToInt32(info[3], "flags");
+  std::vector<Napi::Value> buffers = Elements(info[1], "buffers", UIO_MAXIOV);
+  std::vector<sockaddr_storage> addrs;
+  std::vector<socklen_t> addrlens;
+  if (!info[2].IsUndefined()) {
+    std::vector<Napi::Value> given = Elements(info[2], "addrs", UIO_MAXIOV);
+    if (given.size() != buffers.size()) {
+      ThrowRangeError(env, "The \"addrs\" argument must have one entry per buffer (" + std::to_string(buffers.size()) + "). Received " +
+                               std::to_string(given.size()));
+    }
+    addrs.resize(given.size());
+    addrlens.resize(given.size(), 0);
+    for (size_t i = 0; i < given.size(); i++) {
+      if (given[i].IsUndefined() || given[i].IsNull()) continue;
+      std::string at = "addrs[" + std::to_string(i) + "]";
+      addrlens[i] = SockaddrFromJs(given[i], at.c_str(), &addrs[i]);
+    }
+  }
+  std::vector<iovec> iov;
+  Views(buffers, "buffers", &iov);
+  std::vector<mmsghdr> msgs(iov.size());
+  std::memset(msgs.data(), 0, msgs.size() * sizeof(mmsghdr));
+  for (size_t i = 0; i < msgs.size(); i++) {
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    if (!addrlens.empty() && addrlens[i] != 0) {
+      msgs[i].msg_hdr.msg_name = &addrs[i];
+      msgs[i].msg_hdr.msg_namelen = addrlens[i];
+    }
+  }
+  int r;
+  do r = sendmmsg(fd, msgs.data(), static_cast<unsigned>(msgs.size()), flags | MSG_NOSIGNAL); while (r < 0 && errno == EINTR);
+  return Result(env, r < 0 ? -errno : r);
+}
+
+// recvmmsg(fd, buffers, flags, timeoutMs, lengths, wantAddresses) -> messages | -errno; corresponds
+// to recvmmsg(2): one datagram into each view. The true length of message i (more than its view
+// under MSG_TRUNC) is written to lengths[i] (a Uint32Array at least as long as `buffers`), so the
+// common case allocates nothing; when `wantAddresses`, the result is instead an array of
+// { bytes, flags, address } for the messages received. timeoutMs < 0 means none (recvmmsg's own
+// timeout, checked after each datagram, as the man page warns).
+Napi::Value RecvMMsg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgFd(info, 0);
+  int flags = ToInt32(info[2], "flags");
+  int64_t timeout = ToInteger(info[3], "timeout", -1, INT32_MAX);
+  bool wantAddresses = info[5].ToBoolean().Value();
+  std::vector<Napi::Value> buffers = Elements(info[1], "buffers", UIO_MAXIOV);
+  View lengths = ToView(info[4], "lengths");
+  if (lengths.length < buffers.size() * sizeof(uint32_t)) {
+    ThrowRangeError(env, "The \"lengths\" argument must hold one uint32 per buffer (" + std::to_string(buffers.size()) + ")");
+  }
+  std::vector<iovec> iov;
+  Views(buffers, "buffers", &iov);
+  std::vector<mmsghdr> msgs(iov.size());
+  std::vector<sockaddr_storage> addrs(wantAddresses ? iov.size() : 0);
+  std::memset(msgs.data(), 0, msgs.size() * sizeof(mmsghdr));
+  for (size_t i = 0; i < msgs.size(); i++) {
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    if (wantAddresses) {
+      msgs[i].msg_hdr.msg_name = &addrs[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    }
+  }
+  timespec ts = {static_cast<time_t>(timeout / 1000), static_cast<long>((timeout % 1000) * 1000000)};
+  int r;
+  do r = recvmmsg(fd, msgs.data(), static_cast<unsigned>(msgs.size()), flags, timeout >= 0 ? &ts : nullptr); while (r < 0 && errno == EINTR);
+  if (r < 0) return Result(env, -errno);
+  for (int i = 0; i < r; i++) {
+    uint32_t n = msgs[i].msg_len;
+    std::memcpy(lengths.data + i * sizeof(uint32_t), &n, sizeof n);
+  }
+  if (!wantAddresses) return Result(env, r);
+  Napi::Array out = Napi::Array::New(env, r);
+  for (int i = 0; i < r; i++) {
+    Napi::Object m = Napi::Object::New(env);
+    m.Set("bytes", Napi::Number::New(env, msgs[i].msg_len));
+    m.Set("flags", Napi::Number::New(env, msgs[i].msg_hdr.msg_flags));
+    m.Set("address", SockaddrToJs(env, &addrs[i], msgs[i].msg_hdr.msg_namelen));
+    out.Set(static_cast<uint32_t>(i), m);
+  }
+  return out;
+}
+
 }  // namespace
 
 void InitMsg(Napi::Env env, Napi::Object exports) {
+  exports.Set("sendmmsg", Napi::Function::New(env, SendMMsg, "sendmmsg"));
+  exports.Set("recvmmsg", Napi::Function::New(env, RecvMMsg, "recvmmsg"));
   exports.Set("sendmsg", Napi::Function::New(env, SendMsg, "sendmsg"));
   exports.Set("recvmsg", Napi::Function::New(env, RecvMsg, "recvmsg"));
 }

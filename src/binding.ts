@@ -67,6 +67,15 @@ export interface NativeBinding {
     controlLength: number,
     flags: number,
   ): Res<{ bytes: number; flags: number; address: SockAddr | null; control: { level: number; type: number; data: Buffer }[] }>;
+  sendmmsg(fd: number, buffers: readonly ArrayBufferView[], addrs: readonly (SockAddr | undefined)[] | undefined, flags: number): number;
+  recvmmsg(
+    fd: number,
+    buffers: readonly ArrayBufferView[],
+    flags: number,
+    timeout: number,
+    lengths: Uint32Array,
+    wantAddresses: boolean,
+  ): Res<{ bytes: number; flags: number; address: SockAddr | null }[]>;
   decodeSockaddr(bytes: ArrayBufferView): SockAddr | null;
   if_nametoindex(name: string): number;
   if_indextoname(index: number): Res<string>;

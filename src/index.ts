@@ -25,8 +25,17 @@ export { bind, listen, accept, connect, getsockname, getpeername } from './conne
 export type { AcceptResult } from './connection.js';
 export { read, write, send, recv, sendto, recvfrom } from './io.js';
 export type { RecvFromResult } from './io.js';
-export { sendmsg, recvmsg } from './msg.js';
-export type { ControlMessage, ExtendedError, SendMsgOptions, RecvMsgOptions, RecvMsgResult } from './msg.js';
+export { sendmsg, recvmsg, sendmmsg, recvmmsg, recvmmsgInto } from './msg.js';
+export type {
+  ControlMessage,
+  ExtendedError,
+  SendMsgOptions,
+  RecvMsgOptions,
+  RecvMsgResult,
+  MMsg,
+  MMsgResult,
+  RecvMMsgOptions,
+} from './msg.js';
 export { getsockopt, setsockopt, packBpf } from './sockopt.js';
 export type { BpfInstruction, SockOptValue } from './sockopt.js';
 export { TCP_STATES, decodeTcpInfo } from './optcodecs.js';

@@ -20,6 +20,7 @@ import {
   IP_RECVERR,
   IP_TOS,
   IP_TTL,
+  MSG_CTRUNC,
   SCM_CREDENTIALS,
   SCM_RIGHTS,
   SCM_TIMESTAMP,
@@ -89,12 +90,15 @@ function w32(b: Buffer, v: number, o: number, name: string, min = -(2 ** 31), ma
 }
 
 interface Codec {
+  /** The smallest complete item: a shorter one was cut short by the kernel (MSG_CTRUNC). */
+  min: number;
   encode?(item: ControlMessage): Buffer;
   decode(data: Buffer, item: ControlMessage): void;
 }
 
 function intCodec(): Codec {
   return {
+    min: 1,
     encode(item) {
       const b = Buffer.alloc(4);
       w32(b, item.value as number, 0, 'control[].value');
@@ -112,6 +116,7 @@ const codecs = new Map<string, Codec>();
 const key = (level: number, type: number): string => `${level}:${type}`;
 
 codecs.set(key(SOL_SOCKET, SCM_RIGHTS), {
+  min: 4,
   encode(item) {
     const fds = item.fds;
     if (!Array.isArray(fds) || fds.length === 0 || fds.length > 253) {
@@ -128,6 +133,7 @@ codecs.set(key(SOL_SOCKET, SCM_RIGHTS), {
 });
 
 codecs.set(key(SOL_SOCKET, SCM_CREDENTIALS), {
+  min: 12,
   encode(item) {
     const b = Buffer.alloc(12);
     w32(b, item.pid as number, 0, 'control[].pid', 0);
@@ -144,6 +150,7 @@ codecs.set(key(SOL_SOCKET, SCM_CREDENTIALS), {
 });
 
 codecs.set(key(IPPROTO_IP, IP_PKTINFO), {
+  min: 12,
   encode(item) {
     const b = Buffer.alloc(12); // int ipi_ifindex; struct in_addr ipi_spec_dst, ipi_addr
     w32(b, item.ifindex ?? 0, 0, 'control[].ifindex', 0);
@@ -160,6 +167,7 @@ codecs.set(key(IPPROTO_IP, IP_PKTINFO), {
 });
 
 codecs.set(key(IPPROTO_IPV6, IPV6_PKTINFO), {
+  min: 20,
   encode(item) {
     const b = Buffer.alloc(20); // struct in6_addr ipi6_addr; unsigned ipi6_ifindex
     if (item.addr !== undefined) inet_pton(AF_INET6, item.addr).copy(b, 0);
@@ -183,6 +191,7 @@ for (const [level, type] of [
 }
 
 codecs.set(key(SOL_SOCKET, SCM_TIMESTAMPNS), {
+  min: 16,
   decode(data, item) {
     if (data.length < 16) return;
     item.sec = i64(data, 0);
@@ -190,6 +199,7 @@ codecs.set(key(SOL_SOCKET, SCM_TIMESTAMPNS), {
   },
 });
 codecs.set(key(SOL_SOCKET, SCM_TIMESTAMP), {
+  min: 16,
   decode(data, item) {
     if (data.length < 16) return;
     item.sec = i64(data, 0);
@@ -197,6 +207,7 @@ codecs.set(key(SOL_SOCKET, SCM_TIMESTAMP), {
   },
 });
 codecs.set(key(SOL_SOCKET, SCM_TIMESTAMPING), {
+  min: 16,
   decode(data, item) {
     item.timestamps = [];
     for (let o = 0; o + 16 <= data.length && item.timestamps.length < 3; o += 16) {
@@ -206,6 +217,7 @@ codecs.set(key(SOL_SOCKET, SCM_TIMESTAMPING), {
 });
 
 const recverr: Codec = {
+  min: 16,
   decode(data, item) {
     if (data.length < 16) return;
     item.error = {
@@ -286,13 +298,21 @@ export interface RecvMsgOptions {
   flags?: number;
 }
 
-/** Decodes the raw control items of a recvmsg result in place. @internal */
-export function decodeControl(raw: { level: number; type: number; data: Buffer }[]): ControlMessage[] {
-  return raw.map((item) => {
-    const out: ControlMessage = { level: item.level, type: item.type, data: item.data };
-    codecs.get(key(item.level, item.type))?.decode(item.data, out);
-    return out;
-  });
+/**
+ * Decodes the raw control items of a recvmsg result. Under MSG_CTRUNC the kernel cuts the last item
+ * short and shrinks its length to match, so an item shorter than its type's struct is dropped (fds
+ * always arrive whole, and the native side closes those of any item it drops). @internal
+ */
+export function decodeControl(raw: { level: number; type: number; data: Buffer }[], flags: number): ControlMessage[] {
+  const out: ControlMessage[] = [];
+  for (const item of raw) {
+    const codec = codecs.get(key(item.level, item.type));
+    if (codec && item.data.length < codec.min && flags & MSG_CTRUNC) continue;
+    const decoded: ControlMessage = { level: item.level, type: item.type, data: item.data };
+    codec?.decode(item.data, decoded);
+    out.push(decoded);
+  }
+  return out;
 }
 
 /**
@@ -307,5 +327,86 @@ export function decodeControl(raw: { level: number; type: number; data: Buffer }
  */
 export function recvmsg(fd: number, buffers: readonly ArrayBufferView[], options: RecvMsgOptions = {}): RecvMsgResult {
   const r = value(native.recvmsg(fd, buffers, options.controlLength ?? 0, options.flags ?? 0), 'recvmsg');
-  return { bytes: r.bytes, flags: r.flags, address: r.address, control: decodeControl(r.control) };
+  return { bytes: r.bytes, flags: r.flags, address: r.address, control: decodeControl(r.control, r.flags) };
+}
+
+/** One datagram for `sendmmsg`: a view, or a view with its own destination. */
+export type MMsg = ArrayBufferView | { buf: ArrayBufferView; addr?: SockAddr };
+
+/** Splits `sendmmsg` messages into the binding's parallel arrays. @internal */
+export function splitMMsg(messages: readonly MMsg[]): [ArrayBufferView[], (SockAddr | undefined)[] | undefined] {
+  if (!Array.isArray(messages)) throw invalidArgValue('messages', 'must be an array', messages);
+  const buffers: ArrayBufferView[] = [];
+  let addrs: (SockAddr | undefined)[] | undefined;
+  messages.forEach((m, i) => {
+    if (ArrayBuffer.isView(m)) {
+      buffers.push(m);
+      addrs?.push(undefined);
+    } else if (typeof m === 'object' && m !== null) {
+      buffers.push(m.buf);
+      addrs ??= new Array<SockAddr | undefined>(i).fill(undefined);
+      addrs.push(m.addr);
+    } else throw invalidArgValue(`messages[${i}]`, 'must be an ArrayBufferView or { buf, addr? }', m);
+  });
+  return [buffers, addrs];
+}
+
+/**
+ * Sends several datagrams in one system call; corresponds to `sendmmsg(2)`. Each message is a view
+ * (for a connected socket) or `{ buf, addr }`.
+ * @returns how many messages were sent (possibly fewer than given; send the rest again).
+ * @throws SystemError `sendmmsg` when not even the first could be sent.
+ * @example
+ * sendmmsg(fd, [Buffer.from('Michael'), Buffer.from('Tracy'), Buffer.from('Sarah')]);
+ */
+export function sendmmsg(fd: number, messages: readonly MMsg[], flags = 0): number {
+  const [buffers, addrs] = splitMMsg(messages);
+  return check(native.sendmmsg(fd, buffers, addrs, flags), 'sendmmsg');
+}
+
+/** Options of `recvmmsg`. */
+export interface RecvMMsgOptions {
+  /** MSG_WAITFORONE, MSG_DONTWAIT, MSG_TRUNC, ... */
+  flags?: number;
+  /** Milliseconds: recvmmsg's own timeout, which the kernel checks only after each datagram. */
+  timeout?: number;
+}
+
+/** One message of a `recvmmsg` result. */
+export interface MMsgResult {
+  /** The datagram's length (its true length under MSG_TRUNC; the view holds at most its own size). */
+  bytes: number;
+  /** MSG_TRUNC etc. for this message. */
+  flags: number;
+  address: SockAddr | null;
+}
+
+function mmsgTimeout(timeout: number | undefined): number {
+  if (timeout === undefined) return -1;
+  if (!Number.isInteger(timeout) || timeout < 0 || timeout > 2 ** 31 - 1) throw outOfRange('options.timeout', 'an integer >= 0 and <= 2147483647', timeout);
+  return timeout;
+}
+
+const noLengths = new Uint32Array(1024);
+
+/**
+ * Receives up to `buffers.length` datagrams in one system call, one into each view; corresponds to
+ * `recvmmsg(2)`.
+ * @returns one entry per datagram received, with its length, flags and sender.
+ * @throws SystemError `recvmmsg` (EAGAIN on a non-blocking socket with nothing to read, ...)
+ */
+export function recvmmsg(fd: number, buffers: readonly ArrayBufferView[], options: RecvMMsgOptions = {}): MMsgResult[] {
+  const lengths = buffers.length <= noLengths.length ? noLengths : new Uint32Array(buffers.length);
+  return value(native.recvmmsg(fd, buffers, options.flags ?? 0, mmsgTimeout(options.timeout), lengths, true), 'recvmmsg');
+}
+
+/**
+ * The allocation-free form of `recvmmsg` for hot loops: writes each datagram's length into
+ * `lengths[i]` and returns how many arrived; nothing is created per call.
+ * @param lengths - at least `buffers.length` entries.
+ * @throws SystemError `recvmmsg`
+ */
+export function recvmmsgInto(fd: number, buffers: readonly ArrayBufferView[], lengths: Uint32Array, options: RecvMMsgOptions = {}): number {
+  if (!(lengths instanceof Uint32Array)) throw invalidArgValue('lengths', 'must be a Uint32Array', lengths);
+  return check(native.recvmmsg(fd, buffers, options.flags ?? 0, mmsgTimeout(options.timeout), lengths, false) as number, 'recvmmsg');
 }

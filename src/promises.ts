@@ -25,7 +25,16 @@ import { MSG_DONTWAIT, SOL_SOCKET, SO_ERROR } from './constants.generated.js';
 import type { AcceptResult } from './connection.js';
 import { SystemError, outOfRange, value } from './errors.js';
 import type { RecvFromResult } from './io.js';
-import { decodeControl, encodeControl, type RecvMsgOptions, type RecvMsgResult, type SendMsgOptions } from './msg.js';
+import {
+  decodeControl,
+  encodeControl,
+  splitMMsg,
+  type MMsg,
+  type MMsgResult,
+  type RecvMsgOptions,
+  type RecvMsgResult,
+  type SendMsgOptions,
+} from './msg.js';
 import type { SockAddr } from './sockaddr.js';
 import { getsockopt } from './sockopt.js';
 import { existingFdState, tryFdState, watchError, type Waiter } from './watcher.js';
@@ -368,10 +377,48 @@ export function recvmsg(
       const r = native.recvmsg(fd, buffers, controlLength, f);
       if (r === -EAGAIN) return AGAIN;
       const m = value(r, 'recvmsg');
-      return { bytes: m.bytes, flags: m.flags, address: m.address, control: decodeControl(m.control) };
+      return { bytes: m.bytes, flags: m.flags, address: m.address, control: decodeControl(m.control, m.flags) };
     },
     wait,
     'recvmsg',
+    undefined,
+    true,
+  );
+}
+
+/** Sends several datagrams, waiting for room; corresponds to `sendmmsg(2)` with MSG_DONTWAIT added. */
+export function sendmmsg(fd: number, messages: readonly MMsg[], flags = 0, wait?: WaitOptions): Promise<number> {
+  try {
+    const [buffers, addrs] = splitMMsg(messages);
+    const f = flags | MSG_DONTWAIT;
+    return operate(fd, true, () => again(native.sendmmsg(fd, buffers, addrs, f), 'sendmmsg'), wait, 'sendmmsg', undefined, true);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/**
+ * Receives a batch of datagrams, waiting for the first; corresponds to `recvmmsg(2)` with
+ * MSG_DONTWAIT added: it resolves with what is queued when the socket becomes readable (at least one).
+ */
+export function recvmmsg(
+  fd: number,
+  buffers: readonly ArrayBufferView[],
+  options: { flags?: number } = {},
+  wait?: WaitOptions,
+): Promise<MMsgResult[]> {
+  const f = (options.flags ?? 0) | MSG_DONTWAIT;
+  const lengths = new Uint32Array(Math.max(1, buffers.length));
+  return operate(
+    fd,
+    false,
+    () => {
+      const r = native.recvmmsg(fd, buffers, f, -1, lengths, true);
+      if (r === -EAGAIN) return AGAIN;
+      return value(r, 'recvmmsg');
+    },
+    wait,
+    'recvmmsg',
     undefined,
     true,
   );

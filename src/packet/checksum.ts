@@ -3,7 +3,7 @@
  * (RFC 768, RFC 9293) and IPv6 (RFC 8200 section 8.1).
  * @packageDocumentation
  */
-import { invalidArgValue } from '../errors.js';
+import { invalidArgValue } from './errors.js';
 import { asBuffer, parseIP, uint } from './util.js';
 
 /**
@@ -66,13 +66,8 @@ export function checksum(data: Uint8Array, initial = 0): number {
  *   that differ; RangeError `ERR_OUT_OF_RANGE` for a protocol or a length that does not fit its field.
  */
 export function pseudoHeaderSum(source: string, destination: string, protocol: number, length: number): number {
-  const src = parseIP(source, 'source');
-  const dst = parseIP(destination, 'destination');
-  if (src.length !== dst.length) {
-    throw invalidArgValue('destination', `must be an ${src.length === 4 ? 'IPv4' : 'IPv6'} address like source`, destination);
-  }
+  const [v4, addressSum] = addresses(source, destination);
   uint(protocol, 'protocol', 0xff);
-  const v4 = src.length === 4;
   uint(length, 'length', v4 ? 0xffff : 0xffffffff);
   const tail = Buffer.alloc(v4 ? 4 : 8);
   if (v4) {
@@ -82,7 +77,23 @@ export function pseudoHeaderSum(source: string, destination: string, protocol: n
     tail.writeUInt32BE(length, 0);
     tail[7] = protocol;
   }
-  return onesComplementSum(tail, onesComplementSum(dst, onesComplementSum(src)));
+  return onesComplementSum(tail, addressSum);
+}
+
+// The last address pair and its sum: a stream of packets between two hosts parses their text once.
+let lastPair: [string, string, boolean, number] | undefined;
+
+/** Whether the pair is IPv4, and the sum of both addresses' bytes. */
+function addresses(source: string, destination: string): [boolean, number] {
+  if (lastPair !== undefined && lastPair[0] === source && lastPair[1] === destination) return [lastPair[2], lastPair[3]];
+  const src = parseIP(source, 'source');
+  const dst = parseIP(destination, 'destination');
+  if (src.length !== dst.length) {
+    throw invalidArgValue('destination', `must be an ${src.length === 4 ? 'IPv4' : 'IPv6'} address like source`, destination);
+  }
+  const sum = onesComplementSum(dst, onesComplementSum(src));
+  lastPair = [source, destination, src.length === 4, sum];
+  return [src.length === 4, sum];
 }
 
 /**

@@ -4,9 +4,8 @@
  * first two bytes.
  * @packageDocumentation
  */
-import { outOfRange } from '../errors.js';
-import { PacketError } from './errors.js';
-import { asBuffer, invalidArgType, optUint, uint } from './util.js';
+import { PacketError, invalidArgType, outOfRange } from './errors.js';
+import { asBuffer, optUint, uint } from './util.js';
 
 /**
  * An option kept as raw bytes, for kinds the decoder does not interpret and for a known kind whose
@@ -53,7 +52,8 @@ export function walkOptions(protocol: string, b: Buffer, start: number, end: num
     }
     const length = b[i + 1]!;
     if (length < 2) {
-      throw new PacketError(protocol, 'options', i + 1, `option kind ${code} at offset ${i} has length ${length}; an option's length is at least 2`);
+      const detail = `option kind ${code} at offset ${i} has length ${length}; an option's length is at least 2`;
+      throw new PacketError(protocol, 'options', i + 1, detail);
     }
     if (i + length > end) {
       throw new PacketError(

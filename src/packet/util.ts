@@ -4,19 +4,7 @@
  * @packageDocumentation
  * @internal
  */
-import { invalidArgValue, outOfRange } from '../errors.js';
-import { PacketError } from './errors.js';
-
-/**
- * A TypeError with Node's code for an argument of the wrong type (`ERR_INVALID_ARG_TYPE`).
- * @internal
- */
-export function invalidArgType(name: string, expected: string, received: unknown): TypeError {
-  const what = received === null ? 'null' : typeof received;
-  const err = new TypeError(`The "${name}" argument must be ${expected}. Received type ${what}`);
-  (err as TypeError & { code: string }).code = 'ERR_INVALID_ARG_TYPE';
-  return err;
-}
+import { PacketError, invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 
 /**
  * The bytes of a `Uint8Array` as a Buffer over the same memory (no copy).

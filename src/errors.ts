@@ -98,22 +98,4 @@ export function value<T>(result: T | number, syscall: string, addr?: SockAddr): 
   return result;
 }
 
-/**
- * A RangeError in the words and with the code (`ERR_OUT_OF_RANGE`) of the native argument checks.
- * @internal
- */
-export function outOfRange(name: string, rule: string, received: unknown): RangeError {
-  const err = new RangeError(`The value of "${name}" is out of range. It must be ${rule}. Received ${String(received)}`);
-  (err as RangeError & { code: string }).code = 'ERR_OUT_OF_RANGE';
-  return err;
-}
-
-/**
- * A TypeError with Node's code for a value of the right type but unusable content (`ERR_INVALID_ARG_VALUE`).
- * @internal
- */
-export function invalidArgValue(name: string, rule: string, received: unknown): TypeError {
-  const err = new TypeError(`The "${name}" argument ${rule}. Received ${util.inspect(received)}`);
-  (err as TypeError & { code: string }).code = 'ERR_INVALID_ARG_VALUE';
-  return err;
-}
+export { invalidArgType, invalidArgValue, outOfRange } from './argerrors.js';

@@ -7,6 +7,7 @@
  */
 import type * as dgram from 'node:dgram';
 import type * as net from 'node:net';
+import { invalidArgType } from './argerrors.js';
 
 interface WithHandle {
   _handle?: { fd?: number } | null;
@@ -37,9 +38,7 @@ export function fdOf(socket: net.Socket | net.Server | dgram.Socket): number {
   const isDgram = typeof socket === 'object' && socket !== null && typeof (socket as dgram.Socket).setBroadcast === 'function';
   const isNet = typeof socket === 'object' && socket !== null && '_handle' in socket;
   if (!isDgram && !isNet) {
-    const err = new TypeError('The "socket" argument must be a net.Socket, net.Server or dgram.Socket');
-    (err as TypeError & { code: string }).code = 'ERR_INVALID_ARG_TYPE';
-    throw err;
+    throw invalidArgType('socket', 'a net.Socket, net.Server or dgram.Socket', socket);
   }
   const handle = isDgram ? dgramHandle(socket) : (socket as WithHandle)._handle;
   const fd = handle?.fd;

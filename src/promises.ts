@@ -23,7 +23,7 @@ import { constants as osConstants } from 'node:os';
 import { native } from './binding.js';
 import { MSG_DONTWAIT, SOL_SOCKET, SO_ERROR } from './constants.generated.js';
 import type { AcceptResult } from './connection.js';
-import { SystemError, outOfRange, value } from './errors.js';
+import { SystemError, invalidArgType, outOfRange, value } from './errors.js';
 import type { RecvFromResult } from './io.js';
 import {
   decodeControl,
@@ -68,15 +68,11 @@ function isOptions(x: unknown): x is WaitOptions {
 function checkOptions(options: WaitOptions | undefined): WaitOptions {
   if (options === undefined) return {};
   if (!isOptions(options)) {
-    const err = new TypeError(`The "options" argument must be of type object. Received ${typeof options}`);
-    (err as TypeError & { code: string }).code = 'ERR_INVALID_ARG_TYPE';
-    throw err;
+    throw invalidArgType('options', 'of type object', options);
   }
   const { signal, timeout } = options;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    const err = new TypeError('The "options.signal" property must be an instance of AbortSignal');
-    (err as TypeError & { code: string }).code = 'ERR_INVALID_ARG_TYPE';
-    throw err;
+    throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
   }
   if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0 && timeout <= 2 ** 31 - 1))) {
     throw outOfRange('options.timeout', '>= 0 and <= 2147483647', timeout);

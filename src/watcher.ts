@@ -19,7 +19,7 @@
  */
 import { native, type NativeWatcher } from './binding.js';
 import { POLLERR, POLLIN, POLLOUT, POLLPRI, POLLRDHUP } from './constants.generated.js';
-import { SystemError, outOfRange } from './errors.js';
+import { SystemError, invalidArgType, outOfRange } from './errors.js';
 import { onClose } from './lifecycle.js';
 import { constants as osConstants } from 'node:os';
 
@@ -315,9 +315,7 @@ export function watch(fd: number, events: number, callback: (err: Error | null, 
     throw outOfRange('events', 'a non-empty combination of POLLIN, POLLOUT, POLLPRI and POLLRDHUP', events);
   }
   if (typeof callback !== 'function') {
-    const err = new TypeError(`The "callback" argument must be of type function. Received ${typeof callback}`);
-    (err as TypeError & { code: string }).code = 'ERR_INVALID_ARG_TYPE';
-    throw err;
+    throw invalidArgType('callback', 'of type function', callback);
   }
   const state = fdState(fd);
   const sub = new Subscription(state, uvEvents, callback);

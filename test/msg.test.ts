@@ -749,10 +749,18 @@ describe('timestamps', () => {
     const SOF_TIMESTAMPING_SOFTWARE = 1 << 4;
     const [a, b] = udpPair();
     setsockopt(b, SOL_SOCKET, SO_TIMESTAMPING, SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE);
-    sendmsg(a, [Buffer.from('now')], { addr: getsockname(b) });
-    waitFor(b, POLLIN);
-    const r = recvmsg(b, [Buffer.alloc(8)], { controlLength: 128 });
-    const ts = item(r.control, SOL_SOCKET, SCM_TIMESTAMPING);
+    // The kernel switches receive timestamping on through deferred work (net_enable_timestamp), so the
+    // first datagrams after the option may arrive unstamped: send until one is stamped, a bounded number
+    // of times.
+    let r: ReturnType<typeof recvmsg> | undefined;
+    for (let attempt = 0; attempt < 50 && r === undefined; attempt++) {
+      sendmsg(a, [Buffer.from('now')], { addr: getsockname(b) });
+      waitFor(b, POLLIN);
+      const got = recvmsg(b, [Buffer.alloc(8)], { controlLength: 128 });
+      if (items(got.control, SOL_SOCKET, SCM_TIMESTAMPING).length > 0) r = got;
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+    const ts = item(r!.control, SOL_SOCKET, SCM_TIMESTAMPING);
     expect(ts.timestamps).toHaveLength(3);
     const [sw, , hw] = ts.timestamps!;
     expect(Math.abs(sw!.sec * 1000 + sw!.nsec / 1e6 - Date.now())).toBeLessThan(2000);

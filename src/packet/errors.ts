@@ -3,8 +3,6 @@
  * the argument errors of the encoders, in the words and codes of the rest of sockfd.
  * @packageDocumentation
  */
-import { inspect } from 'node:util';
-
 /**
  * Thrown by every `decode` (and `verifyChecksum`) of `sockfd/packet` when the bytes are truncated or
  * inconsistent: a buffer shorter than the fixed header, a header length field (IPv4 `ihl`, TCP
@@ -53,37 +51,5 @@ export class PacketError extends RangeError {
 }
 Object.defineProperty(PacketError.prototype, 'name', { value: 'PacketError', writable: true, configurable: true });
 
-// The two argument errors below have the words and codes of `outOfRange`/`invalidArgValue` in
-// src/errors.ts. They are repeated here because that module loads the native addon (for errno names),
-// and sockfd/packet must load and run without it.
-
-/**
- * A RangeError in the words and with the code (`ERR_OUT_OF_RANGE`) of sockfd's argument checks.
- * @internal
- */
-export function outOfRange(name: string, rule: string, received: unknown): RangeError {
-  const err = new RangeError(`The value of "${name}" is out of range. It must be ${rule}. Received ${String(received)}`);
-  (err as RangeError & { code: string }).code = 'ERR_OUT_OF_RANGE';
-  return err;
-}
-
-/**
- * A TypeError with Node's code for a value of the right type but unusable content (`ERR_INVALID_ARG_VALUE`).
- * @internal
- */
-export function invalidArgValue(name: string, rule: string, received: unknown): TypeError {
-  const err = new TypeError(`The "${name}" argument ${rule}. Received ${inspect(received)}`);
-  (err as TypeError & { code: string }).code = 'ERR_INVALID_ARG_VALUE';
-  return err;
-}
-
-/**
- * A TypeError with Node's code for an argument of the wrong type (`ERR_INVALID_ARG_TYPE`).
- * @internal
- */
-export function invalidArgType(name: string, expected: string, received: unknown): TypeError {
-  const what = received === null ? 'null' : typeof received;
-  const err = new TypeError(`The "${name}" argument must be ${expected}. Received type ${what}`);
-  (err as TypeError & { code: string }).code = 'ERR_INVALID_ARG_TYPE';
-  return err;
-}
+// The argument errors live in a module that needs no native addon, so sockfd/packet runs without it.
+export { invalidArgType, invalidArgValue, outOfRange } from '../argerrors.js';

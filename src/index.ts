@@ -44,3 +44,5 @@ export { if_nametoindex, if_indextoname, inet_pton, inet_ntop, htons, ntohs, hto
 export { watch, release } from './watcher.js';
 export type { FdWatch } from './watcher.js';
 export { fdOf } from './interop.js';
+export { inspect } from './inspect.js';
+export type { SocketInfo, TcpSocketInfo } from './inspect.js';

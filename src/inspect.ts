@@ -171,7 +171,7 @@ function inodeOf(fd: number): number | null {
  * The kernel's view of a socket fd: family, type and protocol (numbers and C names), local and
  * peer address, the fd's flags, buffer sizes and queue lengths, and for TCP its state and
  * TCP_INFO. Works on any socket fd: one of sockfd's, or a `net`/`dgram` socket's through
- * {@link fdOf}. It reads only: nothing about the socket changes (SO_ERROR, which reading clears, is
+ * `fdOf`. It reads only: nothing about the socket changes (SO_ERROR, which reading clears, is
  * not read).
  *
  * It makes these calls, in order: getsockopt SO_DOMAIN, SO_TYPE, SO_PROTOCOL; getsockname;

@@ -4,6 +4,7 @@
  * All structs are in host byte order, with Linux's 64-bit layouts.
  * @packageDocumentation
  */
+import { isIP } from 'node:net';
 import * as os from 'node:os';
 import {
   AF_INET,
@@ -194,6 +195,8 @@ export interface OptCodec {
   size: number;
   /** `encode` also takes a plain number (SO_RCVTIMEO: milliseconds); otherwise numbers pass as a C int. */
   numbers?: boolean;
+  /** `encode` also takes a string (IP_MULTICAST_IF: an address); otherwise strings pass as their bytes. */
+  strings?: boolean;
   decode?(buf: Buffer): unknown;
   encode?(value: unknown): Buffer;
 }
@@ -235,8 +238,13 @@ export function decodeTcpInfo(b: Buffer): TcpInfo {
 }
 
 function inAddr(v: unknown, name: string): Buffer {
-  if (typeof v !== 'string') throw invalidArgValue(name, 'must be an IPv4 address string', v);
+  if (typeof v !== 'string' || isIP(v) !== 4) throw invalidArgValue(name, 'must be an IPv4 address literal', v);
   return inet_pton(AF_INET, v);
+}
+
+function in6Addr(v: unknown, name: string): Buffer {
+  if (typeof v !== 'string' || isIP(v) !== 6) throw invalidArgValue(name, 'must be an IPv6 address literal', v);
+  return inet_pton(AF_INET6, v);
 }
 
 const linger: OptCodec = {
@@ -286,9 +294,8 @@ const ipv6Mreq: OptCodec = {
   size: 20,
   encode(v) {
     const o = object(v, 'value');
-    if (typeof o.multiaddr !== 'string') throw invalidArgValue('value.multiaddr', 'must be an IPv6 address string', o.multiaddr);
     const b = Buffer.alloc(20); // struct in6_addr ipv6mr_multiaddr; int ipv6mr_interface
-    inet_pton(AF_INET6, o.multiaddr).copy(b, 0);
+    in6Addr(o.multiaddr, 'value.multiaddr').copy(b, 0);
     w32(b, int(o.ifindex ?? 0, 'value.ifindex', 0, 2 ** 31 - 1), 16);
     return b;
   },
@@ -336,6 +343,7 @@ export const optCodecs = new Map<string, OptCodec>([
     key(IPPROTO_IP, IP_MULTICAST_IF),
     {
       size: 4,
+      strings: true,
       decode: (b) => inet_ntop(AF_INET, Buffer.concat([b, Buffer.alloc(4)]).subarray(0, 4)),
       encode: (v) => (typeof v === 'string' ? inAddr(v, 'value') : ipMreqn.encode!(v)),
     },

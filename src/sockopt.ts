@@ -131,8 +131,9 @@ export function setsockopt(fd: number, level: number, name: number, value: SockO
   let raw: number | boolean | ArrayBufferView;
   const codec = optCodec(level, name);
   const plainObject = typeof value === 'object' && value !== null && !ArrayBuffer.isView(value);
-  if (typeof value === 'string') raw = Buffer.from(value, 'utf8');
-  else if (codec?.encode && (plainObject || (typeof value === 'number' && codec.numbers))) raw = codec.encode(value);
+  if (codec?.encode && (plainObject || (typeof value === 'number' && codec.numbers) || (typeof value === 'string' && codec.strings))) {
+    raw = codec.encode(value);
+  } else if (typeof value === 'string') raw = Buffer.from(value, 'utf8');
   else if (plainObject) {
     throw invalidArgValue('value', 'must be a number, boolean, string or ArrayBufferView for this option', value);
   } else raw = value as number | boolean | ArrayBufferView;

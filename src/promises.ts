@@ -179,8 +179,8 @@ function operate<T>(
 
 /**
  * Accepts a connection, waiting for one; corresponds to `accept4(2)`. A connection reset before it
- * was accepted (ECONNABORTED) is skipped, as libuv does.
- * @param flags - SOCK_NONBLOCK for a non-blocking new fd (it is close-on-exec either way).
+ * was accepted (ECONNABORTED) is skipped, as libuv does. `flags` may hold SOCK_NONBLOCK for a
+ * non-blocking new fd (it is close-on-exec either way).
  * @example
  * const { fd: conn, address } = await accept(listener, { timeout: 5000 });
  */

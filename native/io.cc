@@ -80,11 +80,20 @@ Napi::Value SendTo(const Napi::CallbackInfo& info) {
   }));
 }
 
-// recvfrom(fd, buf, length, flags) -> { bytes, address } | -errno; address is null where the kernel
-// gives none (a connected stream socket).
+// recvfrom(fd, buf, length, flags, from?) -> { bytes, address } | -errno; address is null where the
+// kernel gives none (a connected stream socket). With `from` (a binary sockaddr holder of at least
+// kSockaddrBinarySize bytes), the sender is written there and only the byte count is returned.
 Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   int flags = ToInt32(info[3], "flags");
+  Napi::Value from = info[4];
+  if (!from.IsUndefined()) {
+    View holder = ToView(from, "from");
+    if (holder.length < kSockaddrBinarySize) {
+      ThrowRangeError(info.Env(), "The \"from\" argument must have at least " + std::to_string(kSockaddrBinarySize) + " bytes. Received " +
+                                      std::to_string(holder.length));
+    }
+  }
   View view = ToView(info[1], "buf");
   size_t length = ToLength(info[2], "length", view);
   sockaddr_storage ss;
@@ -94,6 +103,12 @@ Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
     return recvfrom(fd, view.data, length, flags, reinterpret_cast<sockaddr*>(&ss), &len);
   });
   if (r < 0) return Result(info.Env(), r);
+  if (!from.IsUndefined()) {
+    // The allocation-free form: the sender goes into the caller's binary holder.
+    View holder = ToView(from, "from");
+    SockaddrToBinary(info.Env(), &ss, len, holder.data, holder.length);
+    return Result(info.Env(), r);
+  }
   Napi::Object out = Napi::Object::New(info.Env());
   out.Set("bytes", Result(info.Env(), r));
   out.Set("address", SockaddrToJs(info.Env(), &ss, len));

@@ -144,10 +144,38 @@ socklen_t NetlinkFromJs(Napi::Object obj, const char* name, sockaddr_storage* st
 
 void Set(Napi::Object obj, const char* key, double value) { obj.Set(key, Napi::Number::New(obj.Env(), value)); }
 
+
+// The binary form: a length, then the sockaddr. Only the bounds are checked here; the kernel judges
+// the contents, as it does in C.
+socklen_t BinaryFromJs(Napi::Value value, const char* name, sockaddr_storage* storage) {
+  View view = ToView(value, name);
+  uint32_t length = 0;
+  if (view.length >= 4) std::memcpy(&length, view.data, 4);
+  if (view.length < 4 || length < sizeof(sa_family_t) || length > sizeof(*storage) || view.length < 4 + length) {
+    ThrowRangeError(value.Env(), std::string("The \"") + name + "\" argument is not a binary sockaddr: it must hold a 4-byte length (2 to " +
+                                     std::to_string(sizeof(*storage)) + ") and that many bytes");
+  }
+  std::memset(storage, 0, sizeof(*storage));
+  std::memcpy(storage, view.data + 4, length);
+  return static_cast<socklen_t>(length);
+}
+
 }  // namespace
+
+void SockaddrToBinary(Napi::Env env, const sockaddr_storage* storage, socklen_t length, const uint8_t* out, size_t capacity) {
+  if (capacity < kSockaddrBinarySize) {
+    ThrowRangeError(env, "A binary sockaddr holder must have at least " + std::to_string(kSockaddrBinarySize) + " bytes. Received " +
+                             std::to_string(capacity));
+  }
+  uint32_t n = length > sizeof(*storage) ? sizeof(*storage) : length;
+  uint8_t* dst = const_cast<uint8_t*>(out);
+  std::memcpy(dst, &n, 4);
+  std::memcpy(dst + 4, storage, n);
+}
 
 socklen_t SockaddrFromJs(Napi::Value value, const char* name, sockaddr_storage* storage) {
   Napi::Env env = value.Env();
+  if (value.IsTypedArray() || value.IsDataView()) return BinaryFromJs(value, name, storage);
   if (!value.IsObject() || value.IsArray() || value.IsFunction()) {
     ThrowTypeError(env, std::string("The \"") + name + "\" argument must be a SockAddr object. Received " + Describe(value));
   }
@@ -225,9 +253,16 @@ Napi::Value SockaddrToJs(Napi::Env env, const sockaddr_storage* storage, socklen
 
 namespace {
 
-// decodeSockaddr(bytes) -> SockAddr | null: a sockaddr as raw bytes (an IP_RECVERR offender, say)
+// decodeSockaddr(binary) -> SockAddr | null: the binary form (see sockaddr.h) as an address object,
 // through the same conversion as every other address.
 Napi::Value DecodeSockaddr(const Napi::CallbackInfo& info) {
+  sockaddr_storage ss;
+  socklen_t len = BinaryFromJs(info[0], "binary", &ss);
+  return SockaddrToJs(info.Env(), &ss, len);
+}
+
+// decodeRawSockaddr(bytes) -> SockAddr | null: bare sockaddr bytes (an IP_RECVERR offender, say).
+Napi::Value DecodeRawSockaddr(const Napi::CallbackInfo& info) {
   View view = ToView(info[0], "bytes");
   sockaddr_storage ss;
   std::memset(&ss, 0, sizeof ss);
@@ -236,10 +271,22 @@ Napi::Value DecodeSockaddr(const Napi::CallbackInfo& info) {
   return SockaddrToJs(info.Env(), &ss, static_cast<socklen_t>(n));
 }
 
+// encodeSockaddr(addr) -> Buffer: the binary form of an address, converted once for hot loops.
+Napi::Value EncodeSockaddr(const Napi::CallbackInfo& info) {
+  sockaddr_storage ss;
+  socklen_t len = SockaddrFromJs(info[0], "addr", &ss);
+  Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(info.Env(), kSockaddrBinarySize);
+  std::memset(out.Data(), 0, kSockaddrBinarySize);
+  SockaddrToBinary(info.Env(), &ss, len, out.Data(), out.Length());
+  return out;
+}
+
 }  // namespace
 
 void InitSockaddr(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeSockaddr", Napi::Function::New(env, DecodeSockaddr, "decodeSockaddr"));
+  exports.Set("decodeRawSockaddr", Napi::Function::New(env, DecodeRawSockaddr, "decodeRawSockaddr"));
+  exports.Set("encodeSockaddr", Napi::Function::New(env, EncodeSockaddr, "encodeSockaddr"));
 }
 
 }  // namespace sockfd

@@ -11,7 +11,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { SockAddr } from './sockaddr.js';
+import type { AnySockAddr, SockAddr } from './sockaddr.js';
 
 /** A binding result: the value, or a negative errno. */
 type Res<T> = T | number;
@@ -39,18 +39,19 @@ export interface NativeBinding {
   fcntl(fd: number, cmd: number, arg?: number): number;
   ioctl(fd: number, request: number): number;
   poll(fds: ReadonlyArray<{ fd: number; events: number }>, timeout: number): Res<{ fd: number; revents: number }[]>;
-  bind(fd: number, addr: SockAddr): number;
+  bind(fd: number, addr: AnySockAddr): number;
   listen(fd: number, backlog: number): number;
   accept(fd: number, flags: number): Res<{ fd: number; address: SockAddr | null }>;
-  connect(fd: number, addr: SockAddr): number;
+  connect(fd: number, addr: AnySockAddr): number;
   getsockname(fd: number): Res<SockAddr>;
   getpeername(fd: number): Res<SockAddr>;
   read(fd: number, buf: ArrayBufferView, length: number | undefined): number;
   write(fd: number, buf: ArrayBufferView, length: number | undefined): number;
   send(fd: number, buf: ArrayBufferView, length: number | undefined, flags: number): number;
   recv(fd: number, buf: ArrayBufferView, length: number | undefined, flags: number): number;
-  sendto(fd: number, buf: ArrayBufferView, length: number | undefined, flags: number, addr: SockAddr): number;
+  sendto(fd: number, buf: ArrayBufferView, length: number | undefined, flags: number, addr: AnySockAddr): number;
   recvfrom(fd: number, buf: ArrayBufferView, length: number | undefined, flags: number): Res<{ bytes: number; address: SockAddr | null }>;
+  recvfrom(fd: number, buf: ArrayBufferView, length: number | undefined, flags: number, from: Uint8Array): number;
   getsockopt(fd: number, level: number, name: number, out: ArrayBufferView): number;
   setsockopt(fd: number, level: number, name: number, value: number | boolean | ArrayBufferView): number;
   setsockoptprog(fd: number, level: number, name: number, program: ArrayBufferView): number;
@@ -59,7 +60,7 @@ export interface NativeBinding {
     buffers: readonly ArrayBufferView[],
     control: readonly { level: number; type: number; data: ArrayBufferView }[] | undefined,
     flags: number,
-    addr: SockAddr | undefined,
+    addr: AnySockAddr | undefined,
   ): number;
   recvmsg(
     fd: number,
@@ -67,7 +68,7 @@ export interface NativeBinding {
     controlLength: number,
     flags: number,
   ): Res<{ bytes: number; flags: number; address: SockAddr | null; control: { level: number; type: number; data: Buffer }[] }>;
-  sendmmsg(fd: number, buffers: readonly ArrayBufferView[], addrs: readonly (SockAddr | undefined)[] | undefined, flags: number): number;
+  sendmmsg(fd: number, buffers: readonly ArrayBufferView[], addrs: readonly (AnySockAddr | undefined)[] | undefined, flags: number): number;
   recvmmsg(
     fd: number,
     buffers: readonly ArrayBufferView[],
@@ -76,7 +77,9 @@ export interface NativeBinding {
     lengths: Uint32Array,
     wantAddresses: boolean,
   ): Res<{ bytes: number; flags: number; address: SockAddr | null }[]>;
-  decodeSockaddr(bytes: ArrayBufferView): SockAddr | null;
+  decodeSockaddr(binary: ArrayBufferView): SockAddr | null;
+  decodeRawSockaddr(bytes: ArrayBufferView): SockAddr | null;
+  encodeSockaddr(addr: AnySockAddr): Buffer;
   if_nametoindex(name: string): number;
   if_indextoname(index: number): Res<string>;
   inet_pton(af: number, src: string): Res<Buffer | null>;

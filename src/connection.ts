@@ -5,7 +5,7 @@
 import { native } from './binding.js';
 import { SOMAXCONN } from './constants.generated.js';
 import { check, value } from './errors.js';
-import type { SockAddr } from './sockaddr.js';
+import type { AnySockAddr, SockAddr } from './sockaddr.js';
 
 /**
  * Gives a socket its local address; corresponds to `bind(2)`.
@@ -13,7 +13,7 @@ import type { SockAddr } from './sockaddr.js';
  * @example
  * bind(fd, { family: AF_INET, address: '127.0.0.1', port: 0 });
  */
-export function bind(fd: number, addr: SockAddr): void {
+export function bind(fd: number, addr: AnySockAddr): void {
   check(native.bind(fd, addr), 'bind', addr);
 }
 
@@ -52,7 +52,7 @@ export function accept(fd: number, flags = 0): AcceptResult {
  * signal is completed, not reissued.
  * @throws SystemError `connect` (ECONNREFUSED, ETIMEDOUT, ENETUNREACH, EINPROGRESS, ...), with `address`/`port`.
  */
-export function connect(fd: number, addr: SockAddr): void {
+export function connect(fd: number, addr: AnySockAddr): void {
   check(native.connect(fd, addr), 'connect', addr);
 }
 

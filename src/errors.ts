@@ -7,7 +7,7 @@
  */
 import * as util from 'node:util';
 import { native } from './binding.js';
-import type { SockAddr } from './sockaddr.js';
+import type { AnySockAddr, SockAddr } from './sockaddr.js';
 
 // The C names of errno values, from the system headers (native/constants.txt lists them, EAGAIN
 // before EWOULDBLOCK); names have no underscore, which keeps out ETH_P_* and the like.
@@ -50,8 +50,14 @@ export class SystemError extends Error {
    * @param addr - the address the call was given, for `address`/`port` and the message.
    * @param hint - a sentence appended to the message in parentheses (what to do about it).
    */
-  constructor(errno: number, syscall: string, addr?: SockAddr, hint?: string) {
+  constructor(errno: number, syscall: string, given?: AnySockAddr, hint?: string) {
     const code = errnoName(errno);
+    let addr: SockAddr | null | undefined;
+    try {
+      addr = ArrayBuffer.isView(given) ? native.decodeSockaddr(given) : given;
+    } catch {
+      addr = undefined; // a malformed binary address: the error still stands, without it
+    }
     let address: string | undefined;
     let port: number | undefined;
     if (addr && 'address' in addr) {
@@ -84,7 +90,7 @@ function trimmed<E extends Error>(err: E, helper: Function): E {
  * Throws a SystemError for a binding's negative result; returns non-negative results unchanged.
  * @internal
  */
-export function check(result: number, syscall: string, addr?: SockAddr): number {
+export function check(result: number, syscall: string, addr?: AnySockAddr): number {
   if (result < 0) throw trimmed(new SystemError(-result, syscall, addr), check);
   return result;
 }
@@ -93,7 +99,7 @@ export function check(result: number, syscall: string, addr?: SockAddr): number 
  * Unwraps a binding result that is a value or a negative errno.
  * @internal
  */
-export function value<T>(result: T | number, syscall: string, addr?: SockAddr): T {
+export function value<T>(result: T | number, syscall: string, addr?: AnySockAddr): T {
   if (typeof result === 'number') throw trimmed(new SystemError(-result, syscall, addr), value);
   return result;
 }

@@ -18,12 +18,15 @@ export type {
   SockAddrLl,
   SockAddrNl,
   SockAddrOther,
+  BinarySockAddr,
+  AnySockAddr,
 } from './sockaddr.js';
+export { encodeSockaddr, decodeSockaddr, sockaddrHolder, SOCKADDR_BINARY_SIZE } from './sockaddrcodec.js';
 export { socket, socketpair, close, shutdown, fcntl, ioctl, poll } from './socket.js';
 export type { PollFd, PollResult } from './socket.js';
 export { bind, listen, accept, connect, getsockname, getpeername } from './connection.js';
 export type { AcceptResult } from './connection.js';
-export { read, write, send, recv, sendto, recvfrom } from './io.js';
+export { read, write, send, recv, sendto, recvfrom, recvfromInto } from './io.js';
 export type { RecvFromResult } from './io.js';
 export { sendmsg, recvmsg, sendmmsg, recvmmsg, recvmmsgInto } from './msg.js';
 export type {

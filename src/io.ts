@@ -8,8 +8,8 @@
  * @packageDocumentation
  */
 import { native } from './binding.js';
-import { check, value } from './errors.js';
-import type { SockAddr } from './sockaddr.js';
+import { check, invalidArgType, value } from './errors.js';
+import type { AnySockAddr, BinarySockAddr, SockAddr } from './sockaddr.js';
 
 /**
  * Reads from an fd; corresponds to `read(2)`.
@@ -57,7 +57,7 @@ export function recv(fd: number, buf: ArrayBufferView, length?: number, flags = 
  * @example
  * sendto(fd, Buffer.from('Michael'), undefined, 0, { family: AF_INET, address: '127.0.0.1', port: 9999 });
  */
-export function sendto(fd: number, buf: ArrayBufferView, length: number | undefined, flags: number, addr: SockAddr): number {
+export function sendto(fd: number, buf: ArrayBufferView, length: number | undefined, flags: number, addr: AnySockAddr): number {
   return check(native.sendto(fd, buf, length, flags, addr), 'sendto', addr);
 }
 
@@ -75,4 +75,19 @@ export interface RecvFromResult {
  */
 export function recvfrom(fd: number, buf: ArrayBufferView, length?: number, flags = 0): RecvFromResult {
   return value(native.recvfrom(fd, buf, length, flags), 'recvfrom');
+}
+
+/**
+ * The allocation-free form of `recvfrom` for hot loops: the sender's address goes into `from`, a
+ * binary holder of at least 132 bytes (`sockaddrHolder()`), and only the byte count is returned.
+ * Pass `from` straight to `sendto` to reply, or `decodeSockaddr(from)` to look at it.
+ * @throws SystemError `recvfrom`
+ * @example
+ * const from = sockaddrHolder();
+ * const n = recvfromInto(fd, buf, undefined, 0, from);
+ * sendto(fd, buf, n, 0, from); // echo, without creating an address object
+ */
+export function recvfromInto(fd: number, buf: ArrayBufferView, length: number | undefined, flags: number, from: BinarySockAddr): number {
+  if (!ArrayBuffer.isView(from)) throw invalidArgType('from', 'a Uint8Array of at least 132 bytes (sockaddrHolder())', from);
+  return check(native.recvfrom(fd, buf, length, flags, from), 'recvfrom');
 }

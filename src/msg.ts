@@ -32,7 +32,7 @@ import {
 } from './constants.generated.js';
 import { check, invalidArgValue, outOfRange, value } from './errors.js';
 import { inet_ntop, inet_pton } from './inet.js';
-import type { SockAddr } from './sockaddr.js';
+import type { AnySockAddr, SockAddr } from './sockaddr.js';
 
 /** Any control message: known ones carry decoded fields, all carry `level` and `type`. */
 export interface ControlMessage {
@@ -227,7 +227,7 @@ const recverr: Codec = {
       code: data[6]!,
       info: u32(data, 8),
       data: u32(data, 12),
-      offender: data.length > 16 ? native.decodeSockaddr(data.subarray(16)) : null,
+      offender: data.length > 16 ? native.decodeRawSockaddr(data.subarray(16)) : null,
     };
     // An unset offender is all zeros: family AF_UNSPEC.
     if (item.error.offender && item.error.offender.family === 0) item.error.offender = null;
@@ -261,7 +261,7 @@ export interface SendMsgOptions {
   /** MSG_* flags (MSG_NOSIGNAL is always added). */
   flags?: number;
   /** The destination, for an unconnected datagram socket. */
-  addr?: SockAddr;
+  addr?: AnySockAddr;
 }
 
 /**
@@ -331,20 +331,20 @@ export function recvmsg(fd: number, buffers: readonly ArrayBufferView[], options
 }
 
 /** One datagram for `sendmmsg`: a view, or a view with its own destination. */
-export type MMsg = ArrayBufferView | { buf: ArrayBufferView; addr?: SockAddr };
+export type MMsg = ArrayBufferView | { buf: ArrayBufferView; addr?: AnySockAddr };
 
 /** Splits `sendmmsg` messages into the binding's parallel arrays. @internal */
-export function splitMMsg(messages: readonly MMsg[]): [ArrayBufferView[], (SockAddr | undefined)[] | undefined] {
+export function splitMMsg(messages: readonly MMsg[]): [ArrayBufferView[], (AnySockAddr | undefined)[] | undefined] {
   if (!Array.isArray(messages)) throw invalidArgValue('messages', 'must be an array', messages);
   const buffers: ArrayBufferView[] = [];
-  let addrs: (SockAddr | undefined)[] | undefined;
+  let addrs: (AnySockAddr | undefined)[] | undefined;
   messages.forEach((m, i) => {
     if (ArrayBuffer.isView(m)) {
       buffers.push(m);
       addrs?.push(undefined);
     } else if (typeof m === 'object' && m !== null) {
       buffers.push(m.buf);
-      addrs ??= new Array<SockAddr | undefined>(i).fill(undefined);
+      addrs ??= new Array<AnySockAddr | undefined>(i).fill(undefined);
       addrs.push(m.addr);
     } else throw invalidArgValue(`messages[${i}]`, 'must be an ArrayBufferView or { buf, addr? }', m);
   });

@@ -326,10 +326,11 @@ const name: OptCodec = {
   },
 };
 
-const key = (level: number, opt: number): string => `${level}:${opt}`;
+// A numeric key (no string built per call): levels and option names are both below 2^16.
+const key = (level: number, opt: number): number => level * 0x10000 + opt;
 
 /** The structured options, by (level, name). */
-export const optCodecs = new Map<string, OptCodec>([
+export const optCodecs = new Map<number, OptCodec>([
   [key(SOL_SOCKET, SO_LINGER), linger],
   [key(SOL_SOCKET, SO_RCVTIMEO), timeval],
   [key(SOL_SOCKET, SO_SNDTIMEO), timeval],

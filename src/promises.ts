@@ -35,7 +35,7 @@ import {
   type RecvMsgResult,
   type SendMsgOptions,
 } from './msg.js';
-import type { SockAddr } from './sockaddr.js';
+import type { AnySockAddr } from './sockaddr.js';
 import { getsockopt } from './sockopt.js';
 import { existingFdState, tryFdState, watchError, type Waiter } from './watcher.js';
 
@@ -81,7 +81,7 @@ function checkOptions(options: WaitOptions | undefined): WaitOptions {
 }
 
 /** A binding's number result, with EAGAIN turned into the AGAIN sentinel. */
-function again(result: number, syscall: string, addr?: SockAddr): number | typeof AGAIN {
+function again(result: number, syscall: string, addr?: AnySockAddr): number | typeof AGAIN {
   if (result === -EAGAIN) return AGAIN;
   if (result < 0) throw new SystemError(-result, syscall, addr);
   return result;
@@ -97,7 +97,7 @@ function operate<T>(
   attempt: Attempt<T>,
   options: WaitOptions | undefined,
   syscall: string,
-  addr?: SockAddr,
+  addr?: AnySockAddr,
   dontwait = false,
 ): Promise<T> {
   try {
@@ -208,7 +208,7 @@ export function accept(fd: number, flags?: number | WaitOptions, options?: WaitO
  * sync call (e.g. `connect ECONNREFUSED 127.0.0.1:1`). After an abort or timeout the connection
  * attempt may still be under way in the kernel: close the socket.
  */
-export function connect(fd: number, addr: SockAddr, options?: WaitOptions): Promise<void> {
+export function connect(fd: number, addr: AnySockAddr, options?: WaitOptions): Promise<void> {
   let pending = false;
   return operate<void>(
     fd,
@@ -294,7 +294,7 @@ export function sendto(
   buf: ArrayBufferView,
   length: number | undefined,
   flags: number,
-  addr: SockAddr,
+  addr: AnySockAddr,
   options?: WaitOptions,
 ): Promise<number> {
   const f = (flags ?? 0) | MSG_DONTWAIT;

@@ -67,3 +67,14 @@ export interface SockAddrOther {
 
 /** Any socket address. Returned addresses carry every field (e.g. `flowinfo` and `scopeId` for IPv6). */
 export type SockAddr = SockAddrIn | SockAddrIn6 | SockAddrUn | SockAddrLl | SockAddrNl | SockAddrOther;
+
+/**
+ * An address in binary form: a 4-byte host-order length, then that many bytes of `struct sockaddr`
+ * ({@link encodeSockaddr} makes one; `recvfromInto` fills one). Every call that takes a SockAddr also
+ * takes this form, which the native layer copies without reading any JS properties: the
+ * allocation-free way to address datagrams in a hot loop.
+ */
+export type BinarySockAddr = Uint8Array;
+
+/** A SockAddr object or its binary form. */
+export type AnySockAddr = SockAddr | BinarySockAddr;

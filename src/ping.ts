@@ -134,8 +134,14 @@ export async function ping(options: PingOptions, print: (line: string) => void):
       stats.transmitted++;
       if (seq < options.count) await sleep(options.interval * 1000, options.signal);
     }
-    // Wait for the last replies, at most `timeout` seconds, or until all have come.
-    await Promise.race([receiving, sleep(options.timeout * 1000, options.signal)]);
+    // Wait for the last replies, at most `timeout` seconds, or until all have come; then stop the
+    // timer so that it does not hold the process open.
+    const waited = new AbortController();
+    const onInterrupt = (): void => waited.abort();
+    options.signal?.addEventListener('abort', onInterrupt, { once: true });
+    await Promise.race([receiving, sleep(options.timeout * 1000, waited.signal)]);
+    waited.abort();
+    options.signal?.removeEventListener('abort', onInterrupt);
   } finally {
     stop.abort();
     await receiving.catch(() => undefined);

@@ -1,5 +1,7 @@
 #include "fd.h"
 
+#include "retry.h"
+
 #include <errno.h>
 #include <unistd.h>
 
@@ -20,13 +22,11 @@ int NewSocketPair(int domain, int type, int protocol, int fds[2]) {
 
 int AcceptFd(int fd, sockaddr_storage* address, socklen_t* length, int flags) {
   socklen_t capacity = *length;
-  for (;;) {
+  // accept4 has no MSG_DONTWAIT; after poll says a connection waits, a blocking accept4 returns it.
+  return RetryEintr(fd, false, [&](int) {
     *length = capacity;
-    int peer = accept4(fd, reinterpret_cast<sockaddr*>(address), length, flags | SOCK_CLOEXEC);
-    if (peer >= 0) return peer;
-    int err = errno;
-    if (err != EINTR) return -err;
-  }
+    return accept4(fd, reinterpret_cast<sockaddr*>(address), length, flags | SOCK_CLOEXEC);
+  });
 }
 
 int CloseFd(int fd) {

@@ -12,7 +12,7 @@ namespace sockfd {
 int NewSocket(int domain, int type, int protocol);
 // socketpair(2) with SOCK_CLOEXEC; fills `fds` and returns 0, or returns -errno.
 int NewSocketPair(int domain, int type, int protocol, int fds[2]);
-// accept4(2) with SOCK_CLOEXEC or-ed into `flags`, retried on EINTR. `length` holds the capacity of
+// accept4(2) with SOCK_CLOEXEC or-ed into `flags`, retried on EINTR (see retry.h). `length` holds the capacity of
 // `address` on entry and the peer address's length on return.
 int AcceptFd(int fd, sockaddr_storage* address, socklen_t* length, int flags);
 // close(2), never retried: on Linux the fd is released even when close reports EINTR, and a retry

@@ -11,6 +11,7 @@
 
 #include "addon.h"
 #include "args.h"
+#include "retry.h"
 #include "sockaddr.h"
 
 namespace sockfd {
@@ -18,23 +19,12 @@ namespace sockfd {
 namespace {
 
 
-// Runs `call` until it stops failing with EINTR; returns its result or -errno.
-template <typename F>
-ssize_t Retry(F call) {
-  for (;;) {
-    ssize_t r = call();
-    if (r >= 0) return r;
-    int err = errno;
-    if (err != EINTR) return -err;
-  }
-}
-
 // read(fd, buf, length) -> bytes | -errno; 0 is end of stream.
 Napi::Value Read(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   View view = ToView(info[1], "buf");
   size_t length = ToLength(info[2], "length", view);
-  return Result(info.Env(), Retry([&] { return read(fd, view.data, length); }));
+  return Result(info.Env(), RetryEintr(fd, false, [&](int) { return read(fd, view.data, length); }));
 }
 
 // write(fd, buf, length) -> bytes | -errno.
@@ -42,8 +32,8 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   View view = ToView(info[1], "buf");
   size_t length = ToLength(info[2], "length", view);
-  ssize_t r = Retry([&] { return send(fd, view.data, length, MSG_NOSIGNAL); });
-  if (r == -ENOTSOCK) r = Retry([&] { return write(fd, view.data, length); });
+  ssize_t r = RetryEintr(fd, true, [&](int more) { return send(fd, view.data, length, MSG_NOSIGNAL | more); });
+  if (r == -ENOTSOCK) r = RetryEintr(fd, true, [&](int) { return write(fd, view.data, length); });
   return Result(info.Env(), r);
 }
 
@@ -53,7 +43,7 @@ Napi::Value Send(const Napi::CallbackInfo& info) {
   int flags = ToInt32(info[3], "flags");
   View view = ToView(info[1], "buf");
   size_t length = ToLength(info[2], "length", view);
-  return Result(info.Env(), Retry([&] { return send(fd, view.data, length, flags | MSG_NOSIGNAL); }));
+  return Result(info.Env(), RetryEintr(fd, true, [&](int more) { return send(fd, view.data, length, flags | more | MSG_NOSIGNAL); }));
 }
 
 // recv(fd, buf, length, flags) -> bytes | -errno. With MSG_TRUNC the result may exceed `length`
@@ -63,7 +53,7 @@ Napi::Value Recv(const Napi::CallbackInfo& info) {
   int flags = ToInt32(info[3], "flags");
   View view = ToView(info[1], "buf");
   size_t length = ToLength(info[2], "length", view);
-  return Result(info.Env(), Retry([&] { return recv(fd, view.data, length, flags); }));
+  return Result(info.Env(), RetryEintr(fd, false, [&](int more) { return recv(fd, view.data, length, flags | more); }));
 }
 
 // sendto(fd, buf, length, flags, addr) -> bytes | -errno. The address is converted before the
@@ -75,8 +65,8 @@ Napi::Value SendTo(const Napi::CallbackInfo& info) {
   socklen_t len = SockaddrFromJs(info[4], "addr", &ss);
   View view = ToView(info[1], "buf");
   size_t length = ToLength(info[2], "length", view);
-  return Result(info.Env(), Retry([&] {
-    return sendto(fd, view.data, length, flags | MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&ss), len);
+  return Result(info.Env(), RetryEintr(fd, true, [&](int more) {
+    return sendto(fd, view.data, length, flags | more | MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&ss), len);
   }));
 }
 
@@ -98,9 +88,9 @@ Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
   size_t length = ToLength(info[2], "length", view);
   sockaddr_storage ss;
   socklen_t len;
-  ssize_t r = Retry([&] {
+  ssize_t r = RetryEintr(fd, false, [&](int more) {
     len = sizeof ss;
-    return recvfrom(fd, view.data, length, flags, reinterpret_cast<sockaddr*>(&ss), &len);
+    return recvfrom(fd, view.data, length, flags | more, reinterpret_cast<sockaddr*>(&ss), &len);
   });
   if (r < 0) return Result(info.Env(), r);
   if (!from.IsUndefined()) {

@@ -13,6 +13,7 @@
 
 #include "addon.h"
 #include "args.h"
+#include "retry.h"
 #include "sockaddr.h"
 
 namespace sockfd {
@@ -101,9 +102,8 @@ Napi::Value SendMsg(const Napi::CallbackInfo& info) {
     if (data[i].length) std::memcpy(CMSG_DATA(c), data[i].data, data[i].length);
     c = CMSG_NXTHDR(&msg, c);
   }
-  ssize_t r;
-  do r = sendmsg(fd, &msg, flags | MSG_NOSIGNAL); while (r < 0 && errno == EINTR);
-  return Result(env, r < 0 ? -errno : static_cast<double>(r));
+  ssize_t r = RetryEintr(fd, true, [&](int more) { return sendmsg(fd, &msg, flags | more | MSG_NOSIGNAL); });
+  return Result(env, static_cast<double>(r));
 }
 
 // recvmsg(fd, buffers, controlLength, flags) -> { bytes, flags, address, control } | -errno;
@@ -122,8 +122,7 @@ Napi::Value RecvMsg(const Napi::CallbackInfo& info) {
   std::vector<cmsghdr> control((controlLength + sizeof(cmsghdr) - 1) / sizeof(cmsghdr));
   sockaddr_storage ss;
   msghdr msg;
-  ssize_t r;
-  do {
+  ssize_t r = RetryEintr(fd, false, [&](int more) {
     std::memset(&msg, 0, sizeof msg);
     msg.msg_name = &ss;
     msg.msg_namelen = sizeof ss;
@@ -131,9 +130,9 @@ Napi::Value RecvMsg(const Napi::CallbackInfo& info) {
     msg.msg_iovlen = iov.size();
     msg.msg_control = controlLength ? control.data() : nullptr;
     msg.msg_controllen = controlLength;
-    r = recvmsg(fd, &msg, flags | MSG_CMSG_CLOEXEC);
-  } while (r < 0 && errno == EINTR);
-  if (r < 0) return Result(env, -errno);
+    return recvmsg(fd, &msg, flags | more | MSG_CMSG_CLOEXEC);
+  });
+  if (r < 0) return Result(env, static_cast<double>(r));
   Napi::Array items = Napi::Array::New(env);
   uint32_t n = 0;
   if (msg.msg_controllen > 0) {
@@ -205,9 +204,10 @@ Napi::Value SendMMsg(const Napi::CallbackInfo& info) {
       msgs[i].msg_hdr.msg_namelen = addrlens[i];
     }
   }
-  int r;
-  do r = sendmmsg(fd, msgs.data(), static_cast<unsigned>(msgs.size()), flags | MSG_NOSIGNAL); while (r < 0 && errno == EINTR);
-  return Result(env, r < 0 ? -errno : r);
+  int r = RetryEintr(fd, true, [&](int more) {
+    return sendmmsg(fd, msgs.data(), static_cast<unsigned>(msgs.size()), flags | more | MSG_NOSIGNAL);
+  });
+  return Result(env, r);
 }
 
 // recvmmsg(fd, buffers, flags, timeoutMs, lengths, wantAddresses) -> messages | -errno; corresponds
@@ -241,9 +241,10 @@ Napi::Value RecvMMsg(const Napi::CallbackInfo& info) {
     }
   }
   timespec ts = {static_cast<time_t>(timeout / 1000), static_cast<long>((timeout % 1000) * 1000000)};
-  int r;
-  do r = recvmmsg(fd, msgs.data(), static_cast<unsigned>(msgs.size()), flags, timeout >= 0 ? &ts : nullptr); while (r < 0 && errno == EINTR);
-  if (r < 0) return Result(env, -errno);
+  int r = RetryEintr(fd, false, [&](int more) {
+    return recvmmsg(fd, msgs.data(), static_cast<unsigned>(msgs.size()), flags | more, timeout >= 0 ? &ts : nullptr);
+  });
+  if (r < 0) return Result(env, r);
   for (int i = 0; i < r; i++) {
     uint32_t n = msgs[i].msg_len;
     std::memcpy(lengths.data + i * sizeof(uint32_t), &n, sizeof n);

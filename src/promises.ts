@@ -19,6 +19,7 @@
  * an await.
  * @packageDocumentation
  */
+import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { native } from './binding.js';
 import { MSG_DONTWAIT, SOL_SOCKET, SO_ERROR } from './constants.generated.js';
@@ -57,7 +58,7 @@ export class AbortError extends Error {
   }
 }
 
-const { EAGAIN, EALREADY, ECONNABORTED, EEXIST, EINPROGRESS, EISCONN, ETIMEDOUT } = osConstants.errno;
+const { EAGAIN, EALREADY, ECONNABORTED, EEXIST, EINPROGRESS, EISCONN, EMFILE, ENFILE, ETIMEDOUT } = osConstants.errno;
 const AGAIN = Symbol('EAGAIN');
 type Attempt<T> = () => T | typeof AGAIN;
 
@@ -88,23 +89,39 @@ function again(result: number, syscall: string, addr?: AnySockAddr): number | ty
 }
 
 /**
- * The one waiting loop behind every call: try at once unless others of the same direction are already
- * queued (first come, first served), else queue on the fd's watcher until `attempt` settles.
+ * The caller's flags with MSG_DONTWAIT added, checked first: or-ing a value outside int32 would wrap
+ * it silently, which the sync call refuses.
+ */
+function dontwait(flags: unknown): number {
+  const f = flags ?? 0;
+  if (typeof f !== 'number') throw invalidArgType('flags', 'of type number', f);
+  if (!Number.isInteger(f) || f < -(2 ** 31) || f > 2 ** 31 - 1) {
+    throw outOfRange('flags', 'an integer >= -2147483648 and <= 2147483647', f);
+  }
+  return f | MSG_DONTWAIT;
+}
+
+/**
+ * The one waiting loop behind every call. `prepare` checks and converts the arguments and returns
+ * the attempt; anything it throws becomes a rejection, so no call here ever throws synchronously.
+ * The attempt is tried at once unless others of the same direction are already queued (first come,
+ * first served), else queued on the fd's watcher until it settles.
  */
 function operate<T>(
   fd: number,
   writable: boolean,
-  attempt: Attempt<T>,
+  prepare: () => Attempt<T>,
   options: WaitOptions | undefined,
   syscall: string,
   addr?: AnySockAddr,
-  dontwait = false,
+  dontwaitAttempt = false,
 ): Promise<T> {
   try {
+    const attempt = prepare();
     const { signal, timeout } = checkOptions(options);
     if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
     let state = existingFdState(fd);
-    if (state === undefined && dontwait) {
+    if (state === undefined && dontwaitAttempt) {
       // The call cannot block (MSG_DONTWAIT), so it needs no watcher unless it has to wait: bad
       // arguments and ready data never touch the fd's flags.
       const r = attempt();
@@ -115,14 +132,14 @@ function operate<T>(
       if (typeof created === 'number') {
         // Not pollable (EBADF, a regular file, an fd net owns): the call itself reports what is
         // wrong, as the sync call would; only a call that would have to wait gets the poll error.
-        if (!dontwait) {
+        if (!dontwaitAttempt) {
           const r = created === -EEXIST ? AGAIN : attempt();
           if (r !== AGAIN) return Promise.resolve(r);
         }
         throw watchError(fd, created);
       }
       state = created;
-      if (!dontwait) {
+      if (!dontwaitAttempt) {
         const r = attempt();
         if (r !== AGAIN) return Promise.resolve(r);
       }
@@ -177,10 +194,44 @@ function operate<T>(
   }
 }
 
+// A spare fd, held so that a listening socket whose accept fails with EMFILE can still take the
+// waiting connections off its queue (and close them) instead of being woken for them forever:
+// libuv's "reserve fd" trick. Opened on the first accept, once per environment.
+let reserveFd: number | undefined;
+
+/**
+ * Sheds the connections waiting on a listening socket after EMFILE/ENFILE: frees the reserve fd,
+ * accepts and closes each queued connection, and takes the reserve back. Returns how many it shed.
+ */
+function shed(fd: number): number {
+  if (reserveFd === undefined) return 0;
+  fs.closeSync(reserveFd);
+  reserveFd = undefined;
+  let shedCount = 0;
+  try {
+    for (;;) {
+      const r = native.accept(fd, 0);
+      if (typeof r === 'number') break;
+      native.close(r.fd);
+      shedCount++;
+    }
+  } finally {
+    try {
+      reserveFd = fs.openSync('/dev/null', 'r');
+    } catch {
+      reserveFd = undefined; // still no fd to spare: the next EMFILE sheds nothing
+    }
+  }
+  return shedCount;
+}
+
 /**
  * Accepts a connection, waiting for one; corresponds to `accept4(2)`. A connection reset before it
  * was accepted (ECONNABORTED) is skipped, as libuv does. `flags` may hold SOCK_NONBLOCK for a
- * non-blocking new fd (it is close-on-exec either way).
+ * non-blocking new fd (it is close-on-exec either way). When the process is out of fds (EMFILE,
+ * ENFILE), a connection that arrives is closed at once (with a spare fd kept for the purpose, as
+ * libuv does) and the call rejects with that error; with no connection waiting it keeps waiting. So a
+ * server that retries after EMFILE neither spins nor leaves clients hanging in the queue.
  * @example
  * const { fd: conn, address } = await accept(listener, { timeout: 5000 });
  */
@@ -193,9 +244,22 @@ export function accept(fd: number, flags?: number | WaitOptions, options?: WaitO
     fd,
     false,
     () => {
-      const r = native.accept(fd, f);
-      if (r === -EAGAIN || r === -ECONNABORTED) return AGAIN;
-      return value(r, 'accept');
+      if (reserveFd === undefined) {
+        try {
+          reserveFd = fs.openSync('/dev/null', 'r');
+        } catch {
+          // Already out of fds: go on without a spare.
+        }
+      }
+      return () => {
+        const r = native.accept(fd, f);
+        if (r === -EAGAIN || r === -ECONNABORTED) return AGAIN;
+        // accept4 takes an fd before it looks at the queue, so out of fds it fails even when no
+        // connection waits: then wait for one. When connections were waiting, they are shed and the
+        // caller hears EMFILE.
+        if ((r === -EMFILE || r === -ENFILE) && shed(fd) === 0) return AGAIN;
+        return value(r, 'accept');
+      };
     },
     options,
     'accept',
@@ -213,7 +277,7 @@ export function connect(fd: number, addr: AnySockAddr, options?: WaitOptions): P
   return operate<void>(
     fd,
     true,
-    () => {
+    () => () => {
       if (pending) {
         const err = getsockopt(fd, SOL_SOCKET, SO_ERROR);
         if (err !== 0) throw new SystemError(err, 'connect', addr);
@@ -240,7 +304,7 @@ export function read(fd: number, buf: ArrayBufferView, length?: number, options?
 export function read(fd: number, buf: ArrayBufferView, length?: number | WaitOptions, options?: WaitOptions): Promise<number> {
   if (isOptions(length)) [length, options] = [undefined, length];
   const len = length;
-  return operate(fd, false, () => again(native.read(fd, buf, len), 'read'), options, 'read');
+  return operate(fd, false, () => () => again(native.read(fd, buf, len), 'read'), options, 'read');
 }
 
 /** Writes, waiting for room; corresponds to `write(2)` (one call: the count may be short). */
@@ -249,7 +313,7 @@ export function write(fd: number, buf: ArrayBufferView, length?: number, options
 export function write(fd: number, buf: ArrayBufferView, length?: number | WaitOptions, options?: WaitOptions): Promise<number> {
   if (isOptions(length)) [length, options] = [undefined, length];
   const len = length;
-  return operate(fd, true, () => again(native.write(fd, buf, len), 'write'), options, 'write');
+  return operate(fd, true, () => () => again(native.write(fd, buf, len), 'write'), options, 'write');
 }
 
 /** Sends, waiting for room; corresponds to `send(2)` with MSG_DONTWAIT added. */
@@ -266,8 +330,18 @@ export function send(
   if (isOptions(length)) [length, flags, options] = [undefined, 0, length];
   else if (isOptions(flags)) [flags, options] = [0, flags];
   const len = length;
-  const f = (flags ?? 0) | MSG_DONTWAIT;
-  return operate(fd, true, () => again(native.send(fd, buf, len, f), 'send'), options, 'send', undefined, true);
+  return operate(
+    fd,
+    true,
+    () => {
+      const f = dontwait(flags);
+      return () => again(native.send(fd, buf, len, f), 'send');
+    },
+    options,
+    'send',
+    undefined,
+    true,
+  );
 }
 
 /** Receives, waiting for data; corresponds to `recv(2)` with MSG_DONTWAIT added. */
@@ -284,8 +358,18 @@ export function recv(
   if (isOptions(length)) [length, flags, options] = [undefined, 0, length];
   else if (isOptions(flags)) [flags, options] = [0, flags];
   const len = length;
-  const f = (flags ?? 0) | MSG_DONTWAIT;
-  return operate(fd, false, () => again(native.recv(fd, buf, len, f), 'recv'), options, 'recv', undefined, true);
+  return operate(
+    fd,
+    false,
+    () => {
+      const f = dontwait(flags);
+      return () => again(native.recv(fd, buf, len, f), 'recv');
+    },
+    options,
+    'recv',
+    undefined,
+    true,
+  );
 }
 
 /** Sends a datagram, waiting for room; corresponds to `sendto(2)` with MSG_DONTWAIT added. */
@@ -297,8 +381,18 @@ export function sendto(
   addr: AnySockAddr,
   options?: WaitOptions,
 ): Promise<number> {
-  const f = (flags ?? 0) | MSG_DONTWAIT;
-  return operate(fd, true, () => again(native.sendto(fd, buf, length, f, addr), 'sendto', addr), options, 'sendto', addr, true);
+  return operate(
+    fd,
+    true,
+    () => {
+      const f = dontwait(flags);
+      return () => again(native.sendto(fd, buf, length, f, addr), 'sendto', addr);
+    },
+    options,
+    'sendto',
+    addr,
+    true,
+  );
 }
 
 /** Receives a datagram and its sender, waiting for one; corresponds to `recvfrom(2)` with MSG_DONTWAIT added. */
@@ -321,14 +415,16 @@ export function recvfrom(
   if (isOptions(length)) [length, flags, options] = [undefined, 0, length];
   else if (isOptions(flags)) [flags, options] = [0, flags];
   const len = length;
-  const f = (flags ?? 0) | MSG_DONTWAIT;
   return operate(
     fd,
     false,
     () => {
-      const r = native.recvfrom(fd, buf, len, f);
-      if (r === -EAGAIN) return AGAIN;
-      return value(r, 'recvfrom');
+      const f = dontwait(flags);
+      return () => {
+        const r = native.recvfrom(fd, buf, len, f);
+        if (r === -EAGAIN) return AGAIN;
+        return value(r, 'recvfrom');
+      };
     },
     options,
     'recvfrom',
@@ -347,14 +443,20 @@ export function sendmsg(
   options: SendMsgOptions = {},
   wait?: WaitOptions,
 ): Promise<number> {
-  try {
-    const control = options.control?.map(encodeControl);
-    const f = (options.flags ?? 0) | MSG_DONTWAIT;
-    const addr = options.addr;
-    return operate(fd, true, () => again(native.sendmsg(fd, buffers, control, f, addr), 'sendmsg', addr), wait, 'sendmsg', addr, true);
-  } catch (err) {
-    return Promise.reject(err);
-  }
+  return operate(
+    fd,
+    true,
+    () => {
+      const control = options.control?.map(encodeControl);
+      const f = dontwait(options.flags);
+      const addr = options.addr;
+      return () => again(native.sendmsg(fd, buffers, control, f, addr), 'sendmsg', addr);
+    },
+    wait,
+    'sendmsg',
+    options?.addr,
+    true,
+  );
 }
 
 /** Receives a message, waiting for one; corresponds to `recvmsg(2)` with MSG_DONTWAIT added. */
@@ -364,16 +466,18 @@ export function recvmsg(
   options: RecvMsgOptions = {},
   wait?: WaitOptions,
 ): Promise<RecvMsgResult> {
-  const f = (options.flags ?? 0) | MSG_DONTWAIT;
-  const controlLength = options.controlLength ?? 0;
   return operate(
     fd,
     false,
     () => {
-      const r = native.recvmsg(fd, buffers, controlLength, f);
-      if (r === -EAGAIN) return AGAIN;
-      const m = value(r, 'recvmsg');
-      return { bytes: m.bytes, flags: m.flags, address: m.address, control: decodeControl(m.control, m.flags) };
+      const f = dontwait(options.flags);
+      const controlLength = options.controlLength ?? 0;
+      return () => {
+        const r = native.recvmsg(fd, buffers, controlLength, f);
+        if (r === -EAGAIN) return AGAIN;
+        const m = value(r, 'recvmsg');
+        return { bytes: m.bytes, flags: m.flags, address: m.address, control: decodeControl(m.control, m.flags) };
+      };
     },
     wait,
     'recvmsg',
@@ -384,13 +488,19 @@ export function recvmsg(
 
 /** Sends several datagrams, waiting for room; corresponds to `sendmmsg(2)` with MSG_DONTWAIT added. */
 export function sendmmsg(fd: number, messages: readonly MMsg[], flags = 0, wait?: WaitOptions): Promise<number> {
-  try {
-    const [buffers, addrs] = splitMMsg(messages);
-    const f = flags | MSG_DONTWAIT;
-    return operate(fd, true, () => again(native.sendmmsg(fd, buffers, addrs, f), 'sendmmsg'), wait, 'sendmmsg', undefined, true);
-  } catch (err) {
-    return Promise.reject(err);
-  }
+  return operate(
+    fd,
+    true,
+    () => {
+      const [buffers, addrs] = splitMMsg(messages);
+      const f = dontwait(flags);
+      return () => again(native.sendmmsg(fd, buffers, addrs, f), 'sendmmsg');
+    },
+    wait,
+    'sendmmsg',
+    undefined,
+    true,
+  );
 }
 
 /**
@@ -403,15 +513,18 @@ export function recvmmsg(
   options: { flags?: number } = {},
   wait?: WaitOptions,
 ): Promise<MMsgResult[]> {
-  const f = (options.flags ?? 0) | MSG_DONTWAIT;
-  const lengths = new Uint32Array(Math.max(1, buffers.length));
   return operate(
     fd,
     false,
     () => {
-      const r = native.recvmmsg(fd, buffers, f, -1, lengths, true);
-      if (r === -EAGAIN) return AGAIN;
-      return value(r, 'recvmmsg');
+      const f = dontwait(options.flags);
+      if (!Array.isArray(buffers)) throw invalidArgType('buffers', 'an array of ArrayBufferViews', buffers);
+      const lengths = new Uint32Array(Math.max(1, buffers.length));
+      return () => {
+        const r = native.recvmmsg(fd, buffers, f, -1, lengths, true);
+        if (r === -EAGAIN) return AGAIN;
+        return value(r, 'recvmmsg');
+      };
     },
     wait,
     'recvmmsg',

@@ -44,28 +44,14 @@ import {
   type SockAddr,
   type SockAddrIn,
 } from '../src/index.js';
-import { checkFdLeaks } from './helpers/fds.js';
+import { checkFdLeaks, ownFds } from './helpers/fds.js';
 
 checkFdLeaks();
 
 // ---------------------------------------------------------------------------------------------
 // fds opened by a test; afterEach closes whatever a test did not close itself.
 
-const owned = new Set<number>();
-function own(fd: number): number {
-  owned.add(fd);
-  return fd;
-}
-afterEach(() => {
-  for (const fd of owned) {
-    try {
-      close(fd);
-    } catch {
-      // already gone
-    }
-  }
-  owned.clear();
-});
+const { own } = ownFds();
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sockfd-conn-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

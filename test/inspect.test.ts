@@ -56,7 +56,7 @@ import {
 import { inspect } from '../src/inspect.js';
 import type { SocketInfo } from '../src/inspect.js';
 import type { SockAddrIn } from '../src/index.js';
-import { checkFdLeaks } from './helpers/fds.js';
+import { checkFdLeaks, ownFds } from './helpers/fds.js';
 import { ssAddr, ssByInode, ssStateName, ssTcp, ssUnavailable } from './helpers/ss.js';
 import type { SsEntry } from './helpers/ss.js';
 
@@ -64,25 +64,7 @@ checkFdLeaks();
 
 // ---------------------------------------------------------------------------------------------
 
-const owned = new Set<number>();
-function own(fd: number): number {
-  owned.add(fd);
-  return fd;
-}
-function closeOwned(fd: number): void {
-  owned.delete(fd);
-  close(fd);
-}
-afterEach(() => {
-  for (const fd of owned) {
-    try {
-      close(fd);
-    } catch {
-      // already closed by the test
-    }
-  }
-  owned.clear();
-});
+const { own, release: closeOwned } = ownFds();
 
 beforeAll(() => {
   const why = ssUnavailable();

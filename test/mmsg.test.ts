@@ -36,28 +36,14 @@ import {
   type SockAddr,
 } from '../src/index.js';
 import * as promises from '../src/promises.js';
-import { checkFdLeaks } from './helpers/fds.js';
+import { checkFdLeaks, ownFds } from './helpers/fds.js';
 
 checkFdLeaks();
 
 // ---------------------------------------------------------------------------------------------
 // fds opened by a test; afterEach closes whatever a test did not close itself.
 
-const owned = new Set<number>();
-function own(fd: number): number {
-  owned.add(fd);
-  return fd;
-}
-afterEach(() => {
-  for (const fd of owned) {
-    try {
-      close(fd);
-    } catch {
-      // already gone
-    }
-  }
-  owned.clear();
-});
+const { own } = ownFds();
 
 function thrown(fn: () => unknown): unknown {
   try {

@@ -81,32 +81,14 @@ import {
   type SockAddr,
 } from '../src/index.js';
 import * as promises from '../src/promises.js';
-import { checkFdLeaks, fdTarget, openFds } from './helpers/fds.js';
+import { checkFdLeaks, fdTarget, openFds, ownFds } from './helpers/fds.js';
 
 checkFdLeaks();
 
 // ---------------------------------------------------------------------------------------------
 // fds opened by a test; afterEach closes whatever a test did not close itself.
 
-const owned = new Set<number>();
-function own(fd: number): number {
-  owned.add(fd);
-  return fd;
-}
-function release(fd: number): void {
-  owned.delete(fd);
-  close(fd);
-}
-afterEach(() => {
-  for (const fd of owned) {
-    try {
-      close(fd);
-    } catch {
-      // already gone
-    }
-  }
-  owned.clear();
-});
+const { own, release } = ownFds();
 
 function thrown(fn: () => unknown): unknown {
   try {

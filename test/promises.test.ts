@@ -41,33 +41,14 @@ import {
   type SockAddrIn,
 } from '../src/index.js';
 import * as p from '../src/promises.js';
-import { checkFdLeaks } from './helpers/fds.js';
+import { checkFdLeaks, ownFds } from './helpers/fds.js';
 
 checkFdLeaks();
 
 // ---------------------------------------------------------------------------------------------
 // fds opened by a test; afterEach closes whatever a test did not close itself.
 
-const owned = new Set<number>();
-function own(fd: number): number {
-  owned.add(fd);
-  return fd;
-}
-/** Closes an fd this test owns (through sockfd's close, so waiters are rejected first). */
-function closeOwned(fd: number): void {
-  owned.delete(fd);
-  close(fd);
-}
-afterEach(() => {
-  for (const fd of owned) {
-    try {
-      close(fd);
-    } catch {
-      // already gone
-    }
-  }
-  owned.clear();
-});
+const { own, release: closeOwned } = ownFds();
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sockfd-promises-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

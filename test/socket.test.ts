@@ -50,32 +50,14 @@ import {
   write,
   type SockAddr,
 } from '../src/index.js';
-import { checkFdLeaks, fdTarget } from './helpers/fds.js';
+import { checkFdLeaks, fdTarget, ownFds } from './helpers/fds.js';
 
 checkFdLeaks();
 
 // ---------------------------------------------------------------------------------------------
 // fds opened by a test; afterEach closes whatever a test did not close itself.
 
-const owned = new Set<number>();
-function own(fd: number): number {
-  owned.add(fd);
-  return fd;
-}
-function release(fd: number): void {
-  owned.delete(fd);
-  close(fd);
-}
-afterEach(() => {
-  for (const fd of owned) {
-    try {
-      close(fd);
-    } catch {
-      // already gone
-    }
-  }
-  owned.clear();
-});
+const { own, release } = ownFds();
 
 function pair(type: number = SOCK_STREAM): [number, number] {
   const [a, b] = socketpair(AF_UNIX, type);

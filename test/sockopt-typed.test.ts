@@ -63,7 +63,7 @@ import {
   socketpair,
 } from '../src/index.js';
 import type { Linger, SockAddrIn, TcpInfo, Timeval, Ucred } from '../src/index.js';
-import { checkFdLeaks } from './helpers/fds.js';
+import { checkFdLeaks, ownFds } from './helpers/fds.js';
 import { Netns, netnsUnavailable, pkg } from './helpers/netns.js';
 import { ssByInode, ssField, ssStateName, ssUnavailable } from './helpers/ss.js';
 
@@ -71,21 +71,7 @@ checkFdLeaks();
 
 // ---------------------------------------------------------------------------------------------
 
-const owned = new Set<number>();
-function own(fd: number): number {
-  owned.add(fd);
-  return fd;
-}
-afterEach(() => {
-  for (const fd of owned) {
-    try {
-      close(fd);
-    } catch {
-      // already closed by the test
-    }
-  }
-  owned.clear();
-});
+const { own, release } = ownFds();
 
 function thrown(fn: () => unknown): any {
   try {
@@ -147,16 +133,14 @@ describe('SO_LINGER', () => {
   it('{ onoff: 1, linger: 0 } makes close() reset the connection: the peer gets ECONNRESET', () => {
     const { client, server } = tcpPair();
     setsockopt(client, SOL_SOCKET, SO_LINGER, { onoff: 1, linger: 0 });
-    owned.delete(client);
-    close(client);
+    release(client);
     expect(waitReady(server, POLLIN)).toBe(true);
     expect(thrown(() => recv(server, Buffer.alloc(10)))).toMatchObject({ code: 'ECONNRESET', syscall: 'recv' });
   });
 
   it('without it, close() ends the connection cleanly: the peer reads end of stream', () => {
     const { client, server } = tcpPair();
-    owned.delete(client);
-    close(client);
+    release(client);
     expect(waitReady(server, POLLIN)).toBe(true);
     expect(recv(server, Buffer.alloc(10))).toBe(0);
   });

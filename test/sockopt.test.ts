@@ -42,27 +42,13 @@ import {
   socket,
   socketpair,
 } from '../src/index.js';
-import { checkFdLeaks } from './helpers/fds.js';
+import { checkFdLeaks, ownFds } from './helpers/fds.js';
 
 checkFdLeaks();
 
 // ---------------------------------------------------------------------------------------------
 
-const owned = new Set<number>();
-function own(fd: number): number {
-  owned.add(fd);
-  return fd;
-}
-afterEach(() => {
-  for (const fd of owned) {
-    try {
-      close(fd);
-    } catch {
-      // already gone
-    }
-  }
-  owned.clear();
-});
+const { own } = ownFds();
 
 function thrown(fn: () => unknown): unknown {
   try {

@@ -1,6 +1,7 @@
 // fd accounting for tests: what this process has open, from /proc/self/fd, with what each fd is.
 import { readdirSync, readlinkSync } from 'node:fs';
-import { afterAll, beforeAll, expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { close } from '../../src/index.js';
 
 /** fd -> what it points at (`socket:[1234]`, a path, `anon_inode:[eventpoll]`, ...). */
 export function openFds(): Map<number, string> {
@@ -42,4 +43,33 @@ export function checkFdLeaks(): void {
     }
     expect(leaked, 'sockets left open by this test file').toEqual([]);
   });
+}
+
+/**
+ * The fds a test file opens: `own(fd)` marks one, `release(fd)` closes it early, and after each test
+ * every marked fd the test did not close is closed (through sockfd's close, so waiters are rejected
+ * first). Call once at the top of a test file.
+ */
+export function ownFds(): { own(fd: number): number; release(fd: number): void } {
+  const owned = new Set<number>();
+  afterEach(() => {
+    for (const fd of owned) {
+      try {
+        close(fd);
+      } catch {
+        // already closed by the test
+      }
+    }
+    owned.clear();
+  });
+  return {
+    own(fd) {
+      owned.add(fd);
+      return fd;
+    },
+    release(fd) {
+      owned.delete(fd);
+      close(fd);
+    },
+  };
 }

@@ -3,6 +3,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { rawUnavailable } from './helpers/netns.js';
+import { checkFdLeaks } from './helpers/fds.js';
+
+checkFdLeaks();
 
 const bin = path.join(__dirname, '..', 'bin', 'sockfd.js');
 

@@ -9,6 +9,9 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { arp, ethernet, icmp, icmpv6, ipv4, ipv6, tcp, udp } from '../src/packet/index.js';
 import type { PseudoHeader } from '../src/packet/index.js';
+import { checkFdLeaks } from './helpers/fds.js';
+
+checkFdLeaks();
 
 const PEERS = path.join(__dirname, 'peers');
 

@@ -6,6 +6,9 @@ import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { PacketError, arp, ethernet, icmp, icmpv6, ipv4, ipv6, tcp, udp } from '../src/packet/index.js';
 import type { PseudoHeader } from '../src/packet/index.js';
+import { checkFdLeaks } from './helpers/fds.js';
+
+checkFdLeaks();
 
 const SEED = Number(process.env.PACKET_FUZZ_SEED ?? 0x5eedf00d) >>> 0;
 

@@ -19,6 +19,9 @@ import {
   tcp,
   udp,
 } from '../src/packet/index.js';
+import { checkFdLeaks } from './helpers/fds.js';
+
+checkFdLeaks();
 
 function thrown(fn: () => unknown): unknown {
   try {

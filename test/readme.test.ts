@@ -6,6 +6,9 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rawUnavailable } from './helpers/netns.js';
+import { checkFdLeaks } from './helpers/fds.js';
+
+checkFdLeaks();
 
 const root = path.join(__dirname, '..');
 const readme = readFileSync(path.join(root, 'README.md'), 'utf8');

@@ -7,6 +7,9 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, write
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkFdLeaks } from './helpers/fds.js';
+
+checkFdLeaks();
 
 const root = path.join(__dirname, '..');
 // What a user's machine has: no test-time addon override, no sanitizer preload.

@@ -82,17 +82,16 @@ std::string ToUtf8(Napi::Value value, const char* name) {
   return value.As<Napi::String>().Utf8Value();
 }
 
-View ToView(Napi::Value value, const char* name) {
+bool AsView(Napi::Value value, View* out) {
   napi_env env = value.Env();
-  bool is = false;
   void* data = nullptr;
   size_t bytes = 0;
-  if (napi_is_typedarray(env, value, &is) == napi_ok && is) {
-    napi_typedarray_type type;
-    size_t length;
-    napi_value arraybuffer;
-    size_t offset;
-    napi_get_typedarray_info(env, value, &type, &length, &data, &arraybuffer, &offset);
+  napi_typedarray_type type;
+  size_t length;
+  bool is = false;
+  // One call on the hot path: napi_get_typedarray_info itself refuses anything that is not a typed
+  // array (napi_invalid_arg), and only then is the value asked whether it is a DataView.
+  if (napi_get_typedarray_info(env, value, &type, &length, &data, nullptr, nullptr) == napi_ok) {
     size_t element = 1;
     switch (type) {
       case napi_int16_array: case napi_uint16_array: element = 2; break;
@@ -102,17 +101,24 @@ View ToView(Napi::Value value, const char* name) {
     }
     bytes = length * element;
   } else if (napi_is_dataview(env, value, &is) == napi_ok && is) {
-    napi_value arraybuffer;
-    size_t offset;
-    napi_get_dataview_info(env, value, &bytes, &data, &arraybuffer, &offset);
+    napi_get_dataview_info(env, value, &bytes, &data, nullptr, nullptr);
   } else {
+    return false;
+  }
+  // A detached buffer reports no data; treat it as empty so nothing is ever dereferenced.
+  if (data == nullptr) bytes = 0;
+  *out = View{static_cast<uint8_t*>(data), bytes};
+  return true;
+}
+
+View ToView(Napi::Value value, const char* name) {
+  View view;
+  if (!AsView(value, &view)) {
     ThrowTypeError(value.Env(), std::string("The \"") + name +
                                     "\" argument must be an instance of Buffer, TypedArray, or DataView. Received " +
                                     Describe(value));
   }
-  // A detached buffer reports no data; treat it as empty so nothing is ever dereferenced.
-  if (data == nullptr) bytes = 0;
-  return View{static_cast<uint8_t*>(data), bytes};
+  return view;
 }
 
 size_t ToLength(Napi::Value value, const char* name, const View& view) {

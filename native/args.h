@@ -40,6 +40,8 @@ int32_t ToInt32(Napi::Value value, const char* name);
 std::string ToUtf8(Napi::Value value, const char* name);
 // Any ArrayBufferView (Buffer, typed array, DataView): its own bytes only.
 View ToView(Napi::Value value, const char* name);
+// The same without throwing: false when `value` is no ArrayBufferView.
+bool AsView(Napi::Value value, View* out);
 // C's `len`: undefined means the whole view; otherwise an integer in [0, view.length].
 size_t ToLength(Napi::Value value, const char* name, const View& view);
 

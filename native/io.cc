@@ -77,8 +77,9 @@ Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   int flags = ToInt32(info[3], "flags");
   Napi::Value from = info[4];
+  View holder = {nullptr, 0};
   if (!from.IsUndefined()) {
-    View holder = ToView(from, "from");
+    holder = ToView(from, "from");
     if (holder.length < kSockaddrBinarySize) {
       ThrowRangeError(info.Env(), "The \"from\" argument must have at least " + std::to_string(kSockaddrBinarySize) + " bytes. Received " +
                                       std::to_string(holder.length));
@@ -93,9 +94,9 @@ Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
     return recvfrom(fd, view.data, length, flags | more, reinterpret_cast<sockaddr*>(&ss), &len);
   });
   if (r < 0) return Result(info.Env(), r);
-  if (!from.IsUndefined()) {
-    // The allocation-free form: the sender goes into the caller's binary holder.
-    View holder = ToView(from, "from");
+  if (holder.data != nullptr) {
+    // The allocation-free form: the sender goes into the caller's binary holder (checked above; no
+    // JS has run since, so the pointer is still good).
     SockaddrToBinary(info.Env(), &ss, len, holder.data, holder.length);
     return Result(info.Env(), r);
   }

@@ -147,17 +147,20 @@ void Set(Napi::Object obj, const char* key, double value) { obj.Set(key, Napi::N
 
 // The binary form: a length, then the sockaddr. Only the bounds are checked here; the kernel judges
 // the contents, as it does in C.
-socklen_t BinaryFromJs(Napi::Value value, const char* name, sockaddr_storage* storage) {
-  View view = ToView(value, name);
+socklen_t BinaryFromView(Napi::Env env, const View& view, const char* name, sockaddr_storage* storage) {
   uint32_t length = 0;
   if (view.length >= 4) std::memcpy(&length, view.data, 4);
   if (view.length < 4 || length < sizeof(sa_family_t) || length > sizeof(*storage) || view.length < 4 + length) {
-    ThrowRangeError(value.Env(), std::string("The \"") + name + "\" argument is not a binary sockaddr: it must hold a 4-byte length (2 to " +
+    ThrowRangeError(env, std::string("The \"") + name + "\" argument is not a binary sockaddr: it must hold a 4-byte length (2 to " +
                                      std::to_string(sizeof(*storage)) + ") and that many bytes");
   }
   std::memset(storage, 0, sizeof(*storage));
   std::memcpy(storage, view.data + 4, length);
   return static_cast<socklen_t>(length);
+}
+
+socklen_t BinaryFromJs(Napi::Value value, const char* name, sockaddr_storage* storage) {
+  return BinaryFromView(value.Env(), ToView(value, name), name, storage);
 }
 
 }  // namespace
@@ -175,7 +178,9 @@ void SockaddrToBinary(Napi::Env env, const sockaddr_storage* storage, socklen_t 
 
 socklen_t SockaddrFromJs(Napi::Value value, const char* name, sockaddr_storage* storage) {
   Napi::Env env = value.Env();
-  if (value.IsTypedArray() || value.IsDataView()) return BinaryFromJs(value, name, storage);
+  // The binary form first, in one N-API call: the hot path of a datagram loop.
+  View view;
+  if (AsView(value, &view)) return BinaryFromView(env, view, name, storage);
   if (!value.IsObject() || value.IsArray() || value.IsFunction()) {
     ThrowTypeError(env, std::string("The \"") + name + "\" argument must be a SockAddr object. Received " + Describe(value));
   }

@@ -1,5 +1,5 @@
 /* The benchmark's echo peer: the physical limit of the other side. `echo udp` or `echo tcp` binds
- * 127.0.0.1:0, prints the port on stdout, and echoes every datagram (or, for each accepted
+ * 127.0.0.1:0, prints {"port":N} on stdout, and echoes every datagram (or, for each accepted
  * connection in turn, every read) back until killed. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
     perror("echo");
     return 1;
   }
-  printf("%d\n", ntohs(a.sin_port));
+  printf("{\"port\":%d}\n", ntohs(a.sin_port));
   fflush(stdout);
   char buf[65536];
   if (!tcp) {

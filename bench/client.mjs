@@ -640,6 +640,13 @@ const percall = {
       s.sendto(fd, buf, undefined, 0, self);
       sink += s.recvfrom(fd, rbuf).bytes;
     });
+    // The allocation-free form: the address encoded once, the sender read into a reused holder.
+    const selfBinary = s.encodeSockaddr(self);
+    const from = s.sockaddrHolder();
+    res.sendto_recvfrom_binary = perCallSync(seconds, () => {
+      s.sendto(fd, buf, undefined, 0, selfBinary);
+      sink += s.recvfromInto(fd, rbuf, undefined, 0, from);
+    });
     // The pieces of sendto+recvfrom, for the analysis: send/recv on a connected socket (no address
     // object either way), and sendto + recv (an address parsed, none created).
     const c = udpSocket();

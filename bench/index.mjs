@@ -217,6 +217,8 @@ function evaluateTargets(W) {
 
   const pc = r(med('percall', 'sockfd sync', 'sendto_recvfrom'), med('percall', 'C', 'sendto_recvfrom'));
   add('percall', 'sync sendto+recvfrom (64 B) ≤ 1.15× C ns/call', pc, pc <= 1.15, `${fmt(med('percall', 'sockfd sync', 'sendto_recvfrom'))} vs ${fmt(med('percall', 'C', 'sendto_recvfrom'))} ns`);
+  const pb = r(med('percall', 'sockfd sync', 'sendto_recvfrom_binary'), med('percall', 'C', 'sendto_recvfrom'));
+  add('percall', 'the same, allocation-free (encodeSockaddr + recvfromInto) ≤ 1.15× C ns/call', pb, pb <= 1.15, `${fmt(med('percall', 'sockfd sync', 'sendto_recvfrom_binary'))} vs ${fmt(med('percall', 'C', 'sendto_recvfrom'))} ns`);
 
   const bs = r(med('udp-blast', 'sockfd sync', 'rate'), med('udp-blast', 'C sendto', 'rate'));
   add('udp-blast', 'single-call UDP send rate (sockfd sync sendto) ≥ 0.9× C sendto', bs, bs >= 0.9, `${fmt(med('udp-blast', 'sockfd sync', 'rate'))} vs ${fmt(med('udp-blast', 'C sendto', 'rate'))} msgs/s; by CPU ns/msg ${(med('udp-blast', 'C sendto', 'cpuPerMsg') / med('udp-blast', 'sockfd sync', 'cpuPerMsg')).toFixed(2)}×`);

@@ -224,6 +224,7 @@ export const workloads = [
       { key: 'getsockopt', label: 'getsockopt', ratio: true },
       { key: 'recvfrom_eagain', label: 'recvfrom EAGAIN', ratio: true },
       { key: 'sendto_recvfrom', label: 'sendto+recvfrom', ratio: true },
+      { key: 'sendto_recvfrom_binary', label: 'sendto+recvfromInto (binary address)', ratio: true },
       { key: 'send_recv', label: 'send+recv', ratio: true },
       { key: 'sendto_recv', label: 'sendto+recv', ratio: true },
       { key: 'sendmmsg_recvmmsg', label: 'sendmmsg+recvmmsg', ratio: true },

@@ -15,6 +15,15 @@
 
 namespace sockfd {
 
+// Property names the bindings read and write on every call (address fields, result fields), kept as
+// strings created once per environment: building a key from a C string on every call makes V8
+// intern it again each time, which dominated the cost of an address round trip.
+enum class Key { family, address, port, flowinfo, scopeId, path, protocol, ifindex, hatype, pkttype, halen, addr, pid, groups, data, bytes, fd, count };
+
+// The cached JS string of `key` for this environment.
+Napi::Value KeyOf(Napi::Env env, Key key);
+void InitKeys(Napi::Env env);
+
 void InitConstants(Napi::Env env, Napi::Object exports);
 void InitSocket(Napi::Env env, Napi::Object exports);
 void InitConnection(Napi::Env env, Napi::Object exports);

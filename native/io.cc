@@ -101,8 +101,8 @@ Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
     return Result(info.Env(), r);
   }
   Napi::Object out = Napi::Object::New(info.Env());
-  out.Set("bytes", Result(info.Env(), r));
-  out.Set("address", SockaddrToJs(info.Env(), &ss, len));
+  out.Set(KeyOf(info.Env(), Key::bytes), Result(info.Env(), r));
+  out.Set(KeyOf(info.Env(), Key::address), SockaddrToJs(info.Env(), &ss, len));
   return out;
 }
 

@@ -20,9 +20,26 @@ namespace {
 
 std::string Field(const char* name, const char* field) { return std::string(name) + "." + field; }
 
+Key KeyFor(const char* field) {
+  static const struct { const char* name; Key key; } table[] = {
+      {"family", Key::family}, {"address", Key::address}, {"port", Key::port},       {"flowinfo", Key::flowinfo},
+      {"scopeId", Key::scopeId}, {"path", Key::path},     {"protocol", Key::protocol}, {"ifindex", Key::ifindex},
+      {"hatype", Key::hatype}, {"pkttype", Key::pkttype}, {"halen", Key::halen},       {"addr", Key::addr},
+      {"pid", Key::pid},       {"groups", Key::groups},
+  };
+  for (const auto& e : table) {
+    if (e.name == field) return e.key;  // callers pass these very literals
+  }
+  for (const auto& e : table) {
+    if (std::strcmp(e.name, field) == 0) return e.key;
+  }
+  return Key::count;
+}
+
 // A property of the address object; `required` fields that are undefined are a TypeError.
 Napi::Value Get(Napi::Object obj, const char* name, const char* field, bool required) {
-  Napi::Value v = obj.Get(field);
+  Key key = KeyFor(field);
+  Napi::Value v = key == Key::count ? obj.Get(field) : obj.Get(KeyOf(obj.Env(), key));
   if (required && v.IsUndefined()) {
     ThrowTypeError(obj.Env(), "The \"" + Field(name, field) + "\" property is required. Received undefined");
   }
@@ -33,8 +50,27 @@ int64_t GetInteger(Napi::Object obj, const char* name, const char* field, bool r
                    int64_t max, int64_t fallback) {
   Napi::Value v = Get(obj, name, field, required);
   if (v.IsUndefined()) return fallback;
+  // The common case without building the field's name: a number in range.
+  double d;
+  if (napi_get_value_double(obj.Env(), v, &d) == napi_ok && d >= static_cast<double>(min) && d <= static_cast<double>(max) &&
+      d == static_cast<double>(static_cast<int64_t>(d))) {
+    return static_cast<int64_t>(d);
+  }
   std::string full = Field(name, field);
   return ToInteger(v, full.c_str(), min, max);
+}
+
+// An IP literal property into a stack buffer (no allocation); returns its length, or throws for a
+// non-string, naming the field. Literals longer than the buffer cannot be addresses: they are cut,
+// and inet_pton then refuses them.
+size_t GetLiteral(Napi::Object obj, const char* name, char* out, size_t size) {
+  Napi::Value v = Get(obj, name, "address", true);
+  size_t n = 0;
+  if (napi_get_value_string_utf8(obj.Env(), v, out, size, &n) != napi_ok) {
+    std::string full = Field(name, "address");
+    ToUtf8(v, full.c_str());  // throws the TypeError
+  }
+  return n;
 }
 
 // The bytes of a string or ArrayBufferView property, copied out at once so that no later getter can
@@ -48,14 +84,15 @@ std::string GetBytes(Napi::Object obj, const char* name, const char* field) {
 }
 
 socklen_t Inet4FromJs(Napi::Object obj, const char* name, sockaddr_storage* storage) {
-  std::string full = Field(name, "address");
-  std::string address = ToUtf8(Get(obj, name, "address", true), full.c_str());
+  char address[64];
+  size_t n = GetLiteral(obj, name, address, sizeof address);
   uint16_t port = static_cast<uint16_t>(GetInteger(obj, name, "port", true, 0, 65535, 0));
   auto* sin = reinterpret_cast<sockaddr_in*>(storage);
   sin->sin_family = AF_INET;
   sin->sin_port = htons(port);
-  if (address.find('\0') != std::string::npos || inet_pton(AF_INET, address.c_str(), &sin->sin_addr) != 1) {
-    ThrowTypeError(obj.Env(), "The \"" + full + "\" property must be an IPv4 address literal. Received '" + address + "'",
+  if (std::strlen(address) != n || inet_pton(AF_INET, address, &sin->sin_addr) != 1) {
+    ThrowTypeError(obj.Env(), "The \"" + Field(name, "address") + "\" property must be an IPv4 address literal. Received '" +
+                                  Get(obj, name, "address", true).ToString().Utf8Value() + "'",
                    "ERR_INVALID_ARG_VALUE");
   }
   return sizeof(sockaddr_in);
@@ -142,7 +179,8 @@ socklen_t NetlinkFromJs(Napi::Object obj, const char* name, sockaddr_storage* st
   return sizeof(sockaddr_nl);
 }
 
-void Set(Napi::Object obj, const char* key, double value) { obj.Set(key, Napi::Number::New(obj.Env(), value)); }
+void Set(Napi::Object obj, Key key, double value) { obj.Set(KeyOf(obj.Env(), key), Napi::Number::New(obj.Env(), value)); }
+void Set(Napi::Object obj, Key key, Napi::Value value) { obj.Set(KeyOf(obj.Env(), key), value); }
 
 
 // The binary form: a length, then the sockaddr. Only the bounds are checked here; the kernel judges
@@ -204,23 +242,23 @@ Napi::Value SockaddrToJs(Napi::Env env, const sockaddr_storage* storage, socklen
   if (length > sizeof(*storage)) length = sizeof(*storage);
   Napi::Object obj = Napi::Object::New(env);
   int family = storage->ss_family;
-  Set(obj, "family", family);
+  Set(obj, Key::family, family);
   char text[INET6_ADDRSTRLEN];
   switch (family) {
     case AF_INET: {
       auto* sin = reinterpret_cast<const sockaddr_in*>(storage);
       inet_ntop(AF_INET, &sin->sin_addr, text, sizeof text);
-      obj.Set("address", Napi::String::New(env, text));
-      Set(obj, "port", ntohs(sin->sin_port));
+      Set(obj, Key::address, Napi::String::New(env, text));
+      Set(obj, Key::port, ntohs(sin->sin_port));
       break;
     }
     case AF_INET6: {
       auto* sin6 = reinterpret_cast<const sockaddr_in6*>(storage);
       inet_ntop(AF_INET6, &sin6->sin6_addr, text, sizeof text);
-      obj.Set("address", Napi::String::New(env, text));
-      Set(obj, "port", ntohs(sin6->sin6_port));
-      Set(obj, "flowinfo", ntohl(sin6->sin6_flowinfo));
-      Set(obj, "scopeId", sin6->sin6_scope_id);
+      Set(obj, Key::address, Napi::String::New(env, text));
+      Set(obj, Key::port, ntohs(sin6->sin6_port));
+      Set(obj, Key::flowinfo, ntohl(sin6->sin6_flowinfo));
+      Set(obj, Key::scopeId, sin6->sin6_scope_id);
       break;
     }
     case AF_UNIX: {
@@ -228,29 +266,29 @@ Napi::Value SockaddrToJs(Napi::Env env, const sockaddr_storage* storage, socklen
       size_t n = length - offsetof(sockaddr_un, sun_path);
       // A pathname ends at its first NUL; an abstract name (leading NUL) is all of its bytes.
       if (n > 0 && sun->sun_path[0] != '\0') n = strnlen(sun->sun_path, n);
-      obj.Set("path", Napi::String::New(env, sun->sun_path, n));
+      Set(obj, Key::path, Napi::String::New(env, sun->sun_path, n));
       break;
     }
     case AF_PACKET: {
       auto* sll = reinterpret_cast<const sockaddr_ll*>(storage);
-      Set(obj, "protocol", sll->sll_protocol);
-      Set(obj, "ifindex", sll->sll_ifindex);
-      Set(obj, "hatype", sll->sll_hatype);
-      Set(obj, "pkttype", sll->sll_pkttype);
-      Set(obj, "halen", sll->sll_halen);
+      Set(obj, Key::protocol, sll->sll_protocol);
+      Set(obj, Key::ifindex, sll->sll_ifindex);
+      Set(obj, Key::hatype, sll->sll_hatype);
+      Set(obj, Key::pkttype, sll->sll_pkttype);
+      Set(obj, Key::halen, sll->sll_halen);
       size_t halen = sll->sll_halen < sizeof(sll->sll_addr) ? sll->sll_halen : sizeof(sll->sll_addr);
-      obj.Set("addr", Napi::Buffer<uint8_t>::Copy(env, sll->sll_addr, halen));
+      Set(obj, Key::addr, Napi::Buffer<uint8_t>::Copy(env, sll->sll_addr, halen));
       break;
     }
     case AF_NETLINK: {
       auto* nl = reinterpret_cast<const sockaddr_nl*>(storage);
-      Set(obj, "pid", nl->nl_pid);
-      Set(obj, "groups", nl->nl_groups);
+      Set(obj, Key::pid, nl->nl_pid);
+      Set(obj, Key::groups, nl->nl_groups);
       break;
     }
     default: {
       const uint8_t* bytes = reinterpret_cast<const uint8_t*>(storage) + sizeof(sa_family_t);
-      obj.Set("data", Napi::Buffer<uint8_t>::Copy(env, bytes, length - sizeof(sa_family_t)));
+      Set(obj, Key::data, Napi::Buffer<uint8_t>::Copy(env, bytes, length - sizeof(sa_family_t)));
     }
   }
   return obj;

@@ -80,8 +80,19 @@ export class SystemError extends Error {
 }
 Object.defineProperty(SystemError.prototype, 'name', { value: 'Error', writable: true, configurable: true });
 
-/** Starts the stack trace at the public function that called `helper`, as Node's own errors do. */
-function trimmed<E extends Error>(err: E, helper: Function): E {
+/**
+ * Makes a SystemError whose stack starts at the public function that called `helper`, as Node's own
+ * errors do, capturing the stack once (not in the constructor and again here).
+ */
+function systemError(errno: number, syscall: string, addr: AnySockAddr | undefined, helper: Function): SystemError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  let err: SystemError;
+  try {
+    err = new SystemError(errno, syscall, addr);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
   Error.captureStackTrace(err, helper);
   return err;
 }
@@ -91,7 +102,7 @@ function trimmed<E extends Error>(err: E, helper: Function): E {
  * @internal
  */
 export function check(result: number, syscall: string, addr?: AnySockAddr): number {
-  if (result < 0) throw trimmed(new SystemError(-result, syscall, addr), check);
+  if (result < 0) throw systemError(-result, syscall, addr, check);
   return result;
 }
 
@@ -100,7 +111,7 @@ export function check(result: number, syscall: string, addr?: AnySockAddr): numb
  * @internal
  */
 export function value<T>(result: T | number, syscall: string, addr?: AnySockAddr): T {
-  if (typeof result === 'number') throw trimmed(new SystemError(-result, syscall, addr), value);
+  if (typeof result === 'number') throw systemError(-result, syscall, addr, value);
   return result;
 }
 

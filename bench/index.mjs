@@ -222,6 +222,10 @@ function evaluateTargets(W) {
 
   const bs = r(med('udp-blast', 'sockfd sync', 'rate'), med('udp-blast', 'C sendto', 'rate'));
   add('udp-blast', 'single-call UDP send rate (sockfd sync sendto) ≥ 0.9× C sendto', bs, bs >= 0.9, `${fmt(med('udp-blast', 'sockfd sync', 'rate'))} vs ${fmt(med('udp-blast', 'C sendto', 'rate'))} msgs/s; by CPU ns/msg ${(med('udp-blast', 'C sendto', 'cpuPerMsg') / med('udp-blast', 'sockfd sync', 'cpuPerMsg')).toFixed(2)}×`);
+  const bsb = r(med('udp-blast', 'sockfd sync binary', 'rate'), med('udp-blast', 'C sendto', 'rate'));
+  add('udp-blast', 'the same with a binary address (encodeSockaddr) ≥ 0.9× C sendto', bsb, bsb >= 0.9, `${fmt(med('udp-blast', 'sockfd sync binary', 'rate'))} vs ${fmt(med('udp-blast', 'C sendto', 'rate'))} msgs/s`);
+  const bmb = r(med('udp-blast', 'sockfd batched binary', 'rate'), med('udp-blast', 'dgram', 'rate'));
+  add('udp-blast', 'sendmmsg with binary addresses ≥ 1.5× dgram', bmb, bmb >= 1.5, `${fmt(med('udp-blast', 'sockfd batched binary', 'rate'))} vs ${fmt(med('udp-blast', 'dgram', 'rate'))} msgs/s`);
   const bm = r(med('udp-blast', 'sockfd batched', 'rate'), med('udp-blast', 'dgram', 'rate'));
   add('udp-blast', 'sendmmsg send rate (sockfd batched) ≥ 1.5× dgram', bm, bm >= 1.5, `${fmt(med('udp-blast', 'sockfd batched', 'rate'))} vs ${fmt(med('udp-blast', 'dgram', 'rate'))} msgs/s; by CPU ns/msg ${(med('udp-blast', 'dgram', 'cpuPerMsg') / med('udp-blast', 'sockfd batched', 'cpuPerMsg')).toFixed(2)}×`);
   const bc = r(med('udp-blast', 'sockfd batched connected', 'rate'), med('udp-blast', 'dgram connected', 'rate'));

@@ -47,7 +47,7 @@ export class SystemError extends Error {
   /**
    * @param errno - the positive (C) or negative (Node) errno.
    * @param syscall - the system call's name.
-   * @param addr - the address the call was given, for `address`/`port` and the message.
+   * @param given - the address the call was given (object or binary form), for `address`/`port` and the message.
    * @param hint - a sentence appended to the message in parentheses (what to do about it).
    */
   constructor(errno: number, syscall: string, given?: AnySockAddr, hint?: string) {

@@ -44,6 +44,7 @@ import {
   type SockAddr,
   type SockAddrIn,
 } from '../src/index.js';
+import { thrown, waitFor } from './helpers/expect.js';
 import { checkFdLeaks, ownFds } from './helpers/fds.js';
 
 checkFdLeaks();
@@ -63,22 +64,7 @@ function abstractName(): string {
   return `\0sockfd-test-${process.pid}-${seq++}-${Math.random().toString(36).slice(2)}`;
 }
 
-/** Catches what `fn` throws. */
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
 
-/** Fails unless `fd` reports one of `events` within 2 s. */
-function waitFor(fd: number, events: number): number {
-  const [r] = poll([{ fd, events }], 2000);
-  expect(r!.revents & events, `fd ${fd} not ready for ${events} within 2 s`).not.toBe(0);
-  return r!.revents;
-}
 
 /** A non-blocking listening socket on the loopback address of `family` (or at a unix path). */
 function listener(family: number, addr?: SockAddr, backlog?: number): number {

@@ -16,18 +16,11 @@ import {
   ntohl,
   ntohs,
 } from '../src/index.js';
+import { thrown } from './helpers/expect.js';
 import { checkFdLeaks } from './helpers/fds.js';
 
 checkFdLeaks();
 
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
 
 const LE = os.endianness() === 'LE';
 

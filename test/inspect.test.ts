@@ -56,6 +56,7 @@ import {
 import { inspect } from '../src/inspect.js';
 import type { SocketInfo } from '../src/inspect.js';
 import type { SockAddrIn } from '../src/index.js';
+import { thrown } from './helpers/expect.js';
 import { checkFdLeaks, ownFds } from './helpers/fds.js';
 import { ssAddr, ssByInode, ssStateName, ssTcp, ssUnavailable } from './helpers/ss.js';
 import type { SsEntry } from './helpers/ss.js';
@@ -94,14 +95,6 @@ async function untilState(fd: number, name: string): Promise<void> {
   await until(() => stateOf(fd) === name, `fd ${fd} to reach ${name} (it is ${stateOf(fd)})`);
 }
 
-function thrown(fn: () => unknown): any {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
 
 const LO = { family: AF_INET, address: '127.0.0.1', port: 0 };
 

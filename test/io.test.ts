@@ -46,6 +46,7 @@ import {
   write,
   type SockAddrIn,
 } from '../src/index.js';
+import { thrown, waitFor } from './helpers/expect.js';
 import { checkFdLeaks, ownFds } from './helpers/fds.js';
 
 checkFdLeaks();
@@ -59,21 +60,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sockfd-io-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 let seq = 0;
 
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
 
-/** Fails unless `fd` reports one of `events` within 2 s; returns revents. */
-function waitFor(fd: number, events: number): number {
-  const [r] = poll([{ fd, events }], 2000);
-  expect(r!.revents & (events | POLLERR | POLLHUP), `fd ${fd} not ready for ${events} within 2 s`).not.toBe(0);
-  return r!.revents;
-}
 
 function streamPair(): [number, number] {
   const [a, b] = socketpair(AF_UNIX, SOCK_STREAM);
@@ -96,9 +83,9 @@ function tcpPair(family = AF_INET): [number, number] {
     } catch (err) {
       if (!(err instanceof SystemError && err.code === 'EINPROGRESS')) throw err;
     }
-    waitFor(c, POLLOUT);
+    waitFor(c, POLLOUT, true);
     expect(getsockopt(c, SOL_SOCKET, SO_ERROR)).toBe(0);
-    waitFor(lfd, POLLIN);
+    waitFor(lfd, POLLIN, true);
     const s = own(accept(lfd).fd);
     return [c, s];
   } finally {
@@ -118,7 +105,7 @@ function udpPair(family = AF_INET): [number, number] {
 
 /** Reads whatever arrives on `fd` (after waiting at most 2 s) as latin1 text. */
 function recvText(fd: number, size = 256): string {
-  waitFor(fd, POLLIN);
+  waitFor(fd, POLLIN, true);
   const buf = Buffer.alloc(size);
   const n = recv(fd, buf);
   return buf.toString('latin1', 0, n);
@@ -133,7 +120,7 @@ describe('round trips', () => {
     const [c, s] = tcpPair();
     const msg = Buffer.from('你好, sockfd', 'utf8');
     expect(write(c, msg)).toBe(msg.length);
-    waitFor(s, POLLIN);
+    waitFor(s, POLLIN, true);
     const buf = Buffer.alloc(64);
     const n = read(s, buf);
     expect(buf.subarray(0, n).toString('utf8')).toBe('你好, sockfd');
@@ -151,7 +138,7 @@ describe('round trips', () => {
     const [a, b] = udpPair();
     const to = getsockname(b);
     expect(sendto(a, Buffer.from('hello'), undefined, 0, to)).toBe(5);
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const buf = Buffer.alloc(64);
     const { bytes, address } = recvfrom(b, buf);
     expect(buf.toString('latin1', 0, bytes)).toBe('hello');
@@ -161,7 +148,7 @@ describe('round trips', () => {
   it('recvfrom over UDP/IPv6 gives the sender address with flowinfo and scopeId', () => {
     const [a, b] = udpPair(AF_INET6);
     sendto(a, Buffer.from('six'), undefined, 0, getsockname(b));
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const { bytes, address } = recvfrom(b, Buffer.alloc(16));
     expect(bytes).toBe(3);
     expect(address).toEqual(getsockname(a));
@@ -185,7 +172,7 @@ describe('round trips', () => {
     bind(a, { family: AF_UNIX, path: pa });
     bind(b, { family: AF_UNIX, path: pb });
     expect(sendto(a, Buffer.from('unix'), undefined, 0, { family: AF_UNIX, path: pb })).toBe(4);
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const buf = Buffer.alloc(16);
     const { bytes, address } = recvfrom(b, buf);
     expect(buf.toString('latin1', 0, bytes)).toBe('unix');
@@ -201,7 +188,7 @@ describe('round trips', () => {
     bind(a, { family: AF_UNIX, path: na });
     bind(b, { family: AF_UNIX, path: nb });
     sendto(a, Buffer.from('abs'), undefined, 0, { family: AF_UNIX, path: nb });
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     expect(recvfrom(b, Buffer.alloc(8)).address).toEqual({ family: AF_UNIX, path: na });
   });
 
@@ -216,7 +203,7 @@ describe('round trips', () => {
   it('recvfrom on a connected TCP socket gives address null', () => {
     const [c, s] = tcpPair();
     write(c, Buffer.from('x'));
-    waitFor(s, POLLIN);
+    waitFor(s, POLLIN, true);
     const r = recvfrom(s, Buffer.alloc(8));
     expect(r).toEqual({ bytes: 1, address: null });
   });
@@ -224,7 +211,7 @@ describe('round trips', () => {
   it('read returns 0 at end of stream', () => {
     const [c, s] = tcpPair();
     release(c);
-    waitFor(s, POLLIN);
+    waitFor(s, POLLIN, true);
     expect(read(s, Buffer.alloc(8))).toBe(0);
   });
 });
@@ -233,7 +220,7 @@ describe('flags', () => {
   it('MSG_PEEK returns the data and leaves it waiting', () => {
     const [c, s] = tcpPair();
     write(c, Buffer.from('peekaboo'));
-    waitFor(s, POLLIN);
+    waitFor(s, POLLIN, true);
     const buf = Buffer.alloc(16);
     expect(recv(s, buf, undefined, MSG_PEEK)).toBe(8);
     expect(buf.toString('latin1', 0, 8)).toBe('peekaboo');
@@ -247,7 +234,7 @@ describe('flags', () => {
   it('MSG_PEEK on recvfrom leaves the datagram and gives its sender', () => {
     const [a, b] = udpPair();
     sendto(a, Buffer.from('dg'), undefined, 0, getsockname(b));
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const first = recvfrom(b, Buffer.alloc(8), undefined, MSG_PEEK);
     const second = recvfrom(b, Buffer.alloc(8));
     expect(first).toEqual(second);
@@ -257,7 +244,7 @@ describe('flags', () => {
   it('MSG_TRUNC on UDP recv returns the real datagram length but writes only length bytes', () => {
     const [a, b] = udpPair();
     sendto(a, Buffer.from('0123456789'), undefined, 0, getsockname(b));
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const buf = Buffer.alloc(16, SENTINEL);
     expect(recv(b, buf, 4, MSG_TRUNC)).toBe(10);
     expect(buf.toString('latin1', 0, 4)).toBe('0123');
@@ -267,7 +254,7 @@ describe('flags', () => {
   it('MSG_TRUNC on UDP recvfrom returns the real datagram length but writes only length bytes', () => {
     const [a, b] = udpPair();
     sendto(a, Buffer.from('abcdefghij'), undefined, 0, getsockname(b));
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const buf = Buffer.alloc(16, SENTINEL);
     const { bytes, address } = recvfrom(b, buf, 3, MSG_TRUNC);
     expect(bytes).toBe(10);
@@ -279,7 +266,7 @@ describe('flags', () => {
   it('a short UDP recv without MSG_TRUNC returns length and discards the rest of the datagram', () => {
     const [a, b] = udpPair();
     sendto(a, Buffer.from('0123456789'), undefined, 0, getsockname(b));
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     expect(recv(b, Buffer.alloc(16), 4)).toBe(4);
     expect(() => recv(b, Buffer.alloc(16), undefined, MSG_DONTWAIT)).toThrow(expect.objectContaining({ code: 'EAGAIN' }));
   });
@@ -321,7 +308,7 @@ describe('the length argument', () => {
   it('limits the bytes recv takes, leaving the rest waiting', () => {
     const [a, b] = streamPair();
     write(a, Buffer.from('0123456789'));
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const buf = Buffer.alloc(16, SENTINEL);
     expect(recv(b, buf, 4)).toBe(4);
     expect(buf.toString('latin1', 0, 4)).toBe('0123');
@@ -332,7 +319,7 @@ describe('the length argument', () => {
   it('limits the bytes read takes', () => {
     const [a, b] = streamPair();
     write(a, Buffer.from('0123456789'));
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const buf = Buffer.alloc(16, SENTINEL);
     expect(read(b, buf, 7)).toBe(7);
     expect(buf[7]).toBe(SENTINEL);
@@ -358,7 +345,7 @@ describe('the length argument', () => {
   it('beyond the view is a RangeError for recv, and nothing is read', () => {
     const [a, b] = streamPair();
     write(a, Buffer.from('abcdef'));
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const buf = Buffer.alloc(4, SENTINEL);
     expect(() => recv(b, buf, 5)).toThrow(RangeError);
     expect(() => read(b, buf, 5)).toThrow(RangeError);
@@ -378,7 +365,7 @@ describe('views into larger buffers', () => {
   it('read into a subarray touches only the subarray', () => {
     const [a, b] = streamPair();
     write(a, Buffer.from('ABCDEFGHIJKLMNOP'));
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const big = Buffer.alloc(32, SENTINEL);
     const sub = big.subarray(8, 16);
     expect(read(b, sub)).toBe(8);
@@ -390,7 +377,7 @@ describe('views into larger buffers', () => {
   it('recv into a subarray with a shorter length touches only the first length bytes of it', () => {
     const [a, b] = streamPair();
     write(a, Buffer.from('ABCDEFGH'));
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const big = Buffer.alloc(24, SENTINEL);
     const sub = big.subarray(8, 16);
     expect(recv(b, sub, 3)).toBe(3);
@@ -403,7 +390,7 @@ describe('views into larger buffers', () => {
   it('recvfrom into a subarray touches only the subarray', () => {
     const [a, b] = udpPair();
     sendto(a, Buffer.from('0123456789abcdef'), undefined, 0, getsockname(b));
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const big = Buffer.alloc(32, SENTINEL);
     const { bytes } = recvfrom(b, big.subarray(4, 12));
     expect(bytes).toBe(8);
@@ -425,7 +412,7 @@ describe('views into larger buffers', () => {
     new Uint8Array(ab).fill(SENTINEL);
     new Uint8Array(ab, 10, 3).set([0x61, 0x62, 0x63]);
     expect(send(a, new Uint8Array(ab, 10, 3))).toBe(3);
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     expect(recv(b, new Uint8Array(ab, 2, 3))).toBe(3);
     const all = [...new Uint8Array(ab)];
     expect(all.slice(2, 5)).toEqual([0x61, 0x62, 0x63]);
@@ -438,7 +425,7 @@ describe('DataView and typed arrays as buffers', () => {
   it('recv into a DataView at an offset writes only its bytes', () => {
     const [a, b] = streamPair();
     write(a, Buffer.from('WXYZWXYZ'));
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const ab = new ArrayBuffer(16);
     new Uint8Array(ab).fill(SENTINEL);
     const dv = new DataView(ab, 4, 8);
@@ -466,7 +453,7 @@ describe('DataView and typed arrays as buffers', () => {
     const [a, b] = streamPair();
     const words = new Uint16Array([0x0102, 0x0304, 0x0506]);
     expect(send(a, words)).toBe(6);
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const got = Buffer.alloc(8);
     expect(recv(b, got)).toBe(6);
     expect(got.subarray(0, 6).equals(Buffer.from(words.buffer, words.byteOffset, 6))).toBe(true);
@@ -478,7 +465,7 @@ describe('DataView and typed arrays as buffers', () => {
     new Uint8Array(ab).fill(SENTINEL);
     const words = new Uint16Array(ab, 2, 4); // bytes 2..10
     write(a, Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]));
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     expect(recv(b, words, 3)).toBe(3);
     expect([...new Uint8Array(ab)]).toEqual([SENTINEL, SENTINEL, 1, 2, 3, ...new Array(7).fill(SENTINEL)]);
     expect(() => recv(b, words, 9)).toThrow(RangeError);
@@ -489,7 +476,7 @@ describe('DataView and typed arrays as buffers', () => {
     const [a, b] = streamPair();
     const f = new Float64Array([1.5, 2.5, 3.5]);
     expect(write(a, f.subarray(1, 2))).toBe(8);
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const got = new Float64Array(2);
     expect(read(b, got)).toBe(8);
     expect(got[0]).toBe(2.5);
@@ -526,7 +513,7 @@ describe('errors', () => {
     const fd = own(socket(AF_INET, SOCK_DGRAM));
     connect(fd, closed);
     send(fd, Buffer.from('anyone?'));
-    waitFor(fd, POLLIN);
+    waitFor(fd, POLLIN, true);
     const err = thrown(() => recv(fd, Buffer.alloc(8), undefined, MSG_DONTWAIT));
     expect(err).toBeInstanceOf(SystemError);
     expect(err).toMatchObject({ code: 'ECONNREFUSED', errno: -111, syscall: 'recv' });
@@ -601,7 +588,7 @@ describe('writing to a closed or reset peer', () => {
     // SO_LINGER {on, 0 s}: close sends RST.
     setsockopt(s, SOL_SOCKET, SO_LINGER, new Int32Array([1, 0]));
     release(s);
-    waitFor(c, POLLIN);
+    waitFor(c, POLLIN, true);
     const codes: string[] = [];
     for (let i = 0; i < 2; i++) {
       const err = thrown(() => write(c, Buffer.from('late')));
@@ -633,7 +620,7 @@ describe('writing to a closed or reset peer', () => {
     const peer = getsockname(s);
     setsockopt(s, SOL_SOCKET, SO_LINGER, new Int32Array([1, 0]));
     release(s);
-    waitFor(c, POLLIN);
+    waitFor(c, POLLIN, true);
     expect(() => write(c, Buffer.from('x'))).toThrow(SystemError);
     expect(() => write(c, Buffer.from('x'))).toThrow(expect.objectContaining({ code: 'EPIPE', syscall: 'write' }));
     expect(() => send(c, Buffer.from('x'))).toThrow(expect.objectContaining({ code: 'EPIPE', syscall: 'send' }));

@@ -36,6 +36,7 @@ import {
   type SockAddr,
 } from '../src/index.js';
 import * as promises from '../src/promises.js';
+import { thrown } from './helpers/expect.js';
 import { checkFdLeaks, ownFds } from './helpers/fds.js';
 
 checkFdLeaks();
@@ -45,14 +46,6 @@ checkFdLeaks();
 
 const { own } = ownFds();
 
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
   try {

@@ -81,6 +81,7 @@ import {
   type SockAddr,
 } from '../src/index.js';
 import * as promises from '../src/promises.js';
+import { thrown, waitFor } from './helpers/expect.js';
 import { checkFdLeaks, fdTarget, openFds, ownFds } from './helpers/fds.js';
 
 checkFdLeaks();
@@ -90,21 +91,7 @@ checkFdLeaks();
 
 const { own, release } = ownFds();
 
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
 
-/** Fails unless `fd` reports one of `events` within 2 s; returns revents. */
-function waitFor(fd: number, events: number): number {
-  const [r] = poll([{ fd, events }], 2000);
-  expect(r!.revents & (events | POLLERR | POLLHUP), `fd ${fd} not ready for ${events} within 2 s`).not.toBe(0);
-  return r!.revents;
-}
 
 function pair(type: number): [number, number] {
   const [a, b] = socketpair(AF_UNIX, type);
@@ -123,9 +110,9 @@ function tcpPair(): [number, number] {
     } catch (err) {
       if (!(err instanceof SystemError && err.code === 'EINPROGRESS')) throw err;
     }
-    waitFor(c, POLLOUT);
+    waitFor(c, POLLOUT, true);
     expect(getsockopt(c, SOL_SOCKET, SO_ERROR)).toBe(0);
-    waitFor(lfd, POLLIN);
+    waitFor(lfd, POLLIN, true);
     const s = own(accept(lfd).fd);
     return [c, s];
   } finally {
@@ -220,7 +207,7 @@ describe('scatter/gather', () => {
     expect(sendmsg(a, [Buffer.from('abcdefghijklm')])).toBe(13);
     const big = Buffer.alloc(32, SENTINEL);
     const views = [big.subarray(2, 6), big.subarray(10, 15), big.subarray(20, 24)];
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const r = recvmsg(b, views);
     expect(r.bytes).toBe(13);
     expect(r.flags & MSG_TRUNC).toBe(0);
@@ -235,7 +222,7 @@ describe('scatter/gather', () => {
     const v1 = Buffer.alloc(2, SENTINEL);
     const v2 = Buffer.alloc(4, SENTINEL);
     const v3 = Buffer.alloc(4, SENTINEL);
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     expect(recvmsg(b, [v1, v2, v3]).bytes).toBe(3);
     expect(v1.toString('latin1')).toBe('xy');
     expect([...v2]).toEqual([0x7a, SENTINEL, SENTINEL, SENTINEL]);
@@ -249,7 +236,7 @@ describe('scatter/gather', () => {
     const dv = new DataView(ab, 2, 5);
     const u8 = new Uint8Array(Buffer.from('__ world__', 'latin1')).subarray(2, 8);
     expect(sendmsg(a, [dv, u8])).toBe(11);
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const out = Buffer.alloc(64);
     const r = recvmsg(b, [out]);
     expect(out.toString('latin1', 0, r.bytes)).toBe('hello world');
@@ -260,7 +247,7 @@ describe('scatter/gather', () => {
     sendmsg(a, [Buffer.from('0123456789')]);
     const dv = new DataView(new ArrayBuffer(4));
     const u8 = new Uint8Array(10);
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     expect(recvmsg(b, [dv, u8]).bytes).toBe(10);
     expect(Buffer.from(dv.buffer).toString('latin1')).toBe('0123');
     expect(Buffer.from(u8.subarray(0, 6)).toString('latin1')).toBe('456789');
@@ -269,7 +256,7 @@ describe('scatter/gather', () => {
   it('sends an empty buffer list as a zero-length datagram', () => {
     const [a, b] = pair(SOCK_DGRAM);
     expect(sendmsg(a, [])).toBe(0);
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     expect(recvmsg(b, [Buffer.alloc(8)]).bytes).toBe(0);
   });
 });
@@ -278,7 +265,7 @@ describe('addresses', () => {
   it('sendmsg with addr sends from an unconnected UDP socket, and recvmsg gives the source address', () => {
     const [a, b] = udpPair();
     expect(sendmsg(a, [Buffer.from('to you')], { addr: getsockname(b) })).toBe(6);
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const buf = Buffer.alloc(16);
     const r = recvmsg(b, [buf]);
     expect(buf.toString('latin1', 0, r.bytes)).toBe('to you');
@@ -288,7 +275,7 @@ describe('addresses', () => {
   it('sendmsg with addr over UDP/IPv6 gives the ::1 source address', () => {
     const [a, b] = udpPair(AF_INET6);
     sendmsg(a, [Buffer.from('six')], { addr: getsockname(b) });
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const r = recvmsg(b, [Buffer.alloc(8)]);
     expect(r.address).toEqual(getsockname(a));
     expect(r.address).toMatchObject({ family: AF_INET6, address: '::1' });
@@ -314,7 +301,7 @@ describe('addresses', () => {
   it('recvmsg on a connected stream socket gives a null address', () => {
     const [a, b] = pair(SOCK_STREAM);
     sendmsg(a, [Buffer.from('x')]);
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     expect(recvmsg(b, [Buffer.alloc(4)]).address).toBeNull();
   });
 });
@@ -324,7 +311,7 @@ describe('flags', () => {
     const [a, b] = udpPair();
     sendmsg(a, [Buffer.alloc(100, 0x41)], { addr: getsockname(b) });
     const big = Buffer.alloc(20, SENTINEL);
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const r = recvmsg(b, [big.subarray(5, 15)]);
     expect(r.bytes).toBe(10);
     expect(r.flags & MSG_TRUNC).toBe(MSG_TRUNC);
@@ -336,7 +323,7 @@ describe('flags', () => {
     const [a, b] = udpPair();
     sendmsg(a, [Buffer.alloc(100, 0x42)], { addr: getsockname(b) });
     const big = Buffer.alloc(24, SENTINEL);
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const r = recvmsg(b, [big.subarray(2, 6), big.subarray(10, 14)], { flags: MSG_TRUNC });
     expect(r.bytes).toBe(100);
     expect(r.flags & MSG_TRUNC).toBe(MSG_TRUNC);
@@ -348,7 +335,7 @@ describe('flags', () => {
   it('MSG_PEEK leaves the datagram queued', () => {
     const [a, b] = pair(SOCK_DGRAM);
     sendmsg(a, [Buffer.from('peek')]);
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const first = Buffer.alloc(8);
     expect(recvmsg(b, [first], { flags: MSG_PEEK }).bytes).toBe(4);
     const second = Buffer.alloc(8);
@@ -368,14 +355,14 @@ describe('flags', () => {
   it('reports MSG_OOB when receiving TCP urgent data with MSG_OOB', () => {
     const [c, s] = tcpPair();
     expect(sendmsg(c, [Buffer.from('ab!')], { flags: MSG_OOB })).toBe(3);
-    waitFor(s, POLLPRI);
+    waitFor(s, POLLPRI, true);
     const buf = Buffer.alloc(4);
     const r = recvmsg(s, [buf], { flags: MSG_OOB });
     expect(r.bytes).toBe(1);
     expect(buf.toString('latin1', 0, 1)).toBe('!');
     expect(r.flags & MSG_OOB).toBe(MSG_OOB);
     // The in-band bytes come without MSG_OOB.
-    waitFor(s, POLLIN);
+    waitFor(s, POLLIN, true);
     const inband = recvmsg(s, [Buffer.alloc(4)]);
     expect(inband.bytes).toBe(2);
     expect(inband.flags & MSG_OOB).toBe(0);
@@ -387,7 +374,7 @@ describe('flags', () => {
     const [a, b] = pair(SOCK_SEQPACKET);
     expect(sendmsg(a, [Buffer.from('rec'), Buffer.from('ord')], { flags: MSG_EOR })).toBe(6);
     expect(sendmsg(a, [Buffer.from('second'), Buffer.from('record')], { flags: MSG_EOR })).toBe(12);
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const buf = Buffer.alloc(16);
     const first = recvmsg(b, [buf]);
     expect(buf.toString('latin1', 0, first.bytes)).toBe('record');
@@ -410,7 +397,7 @@ describe('SCM_RIGHTS', () => {
     const passed = udp(AF_INET, '127.0.0.1');
     const target = udp(AF_INET, '127.0.0.1');
     expect(sendmsg(a, [Buffer.from('fd')], { control: [{ level: SOL_SOCKET, type: SCM_RIGHTS, fds: [passed] }] })).toBe(2);
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const r = recvmsg(b, [Buffer.alloc(8)], { controlLength: cmsgSpace(4) });
     expect(r.flags & MSG_CTRUNC).toBe(0);
     const rights = item(r.control, SOL_SOCKET, SCM_RIGHTS);
@@ -424,7 +411,7 @@ describe('SCM_RIGHTS', () => {
     expect(fcntl(got, F_GETFD) & FD_CLOEXEC).toBe(FD_CLOEXEC);
     // The receiver uses it: a datagram sent through it comes from the passed socket's address.
     sendmsg(got, [Buffer.from('via')], { addr: getsockname(target) });
-    waitFor(target, POLLIN);
+    waitFor(target, POLLIN, true);
     const seen = recvmsg(target, [Buffer.alloc(8)]);
     expect(seen.address).toEqual(getsockname(passed));
     release(got);
@@ -434,7 +421,7 @@ describe('SCM_RIGHTS', () => {
     const [a, b] = pair(SOCK_STREAM);
     const originals = [udp(AF_INET, '127.0.0.1'), own(socket(AF_INET, SOCK_STREAM)), udp(AF_INET6, '::1')];
     sendmsg(a, [Buffer.from('x')], { control: [{ level: SOL_SOCKET, type: SCM_RIGHTS, fds: originals }] });
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const r = recvmsg(b, [Buffer.alloc(8)], { controlLength: cmsgSpace(12) });
     expect(r.flags & MSG_CTRUNC).toBe(0);
     const fds = receivedFds(r.control);
@@ -453,7 +440,7 @@ describe('SCM_RIGHTS', () => {
         { level: SOL_SOCKET, type: SCM_RIGHTS, fds: [y] },
       ],
     });
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const r = recvmsg(b, [Buffer.alloc(8)], { controlLength: 128 });
     const fds = receivedFds(r.control);
     expect(fds.map(fdTarget)).toEqual([fdTarget(x), fdTarget(y)]);
@@ -467,7 +454,7 @@ describe('SCM_RIGHTS', () => {
       const targets = originals.map(fdTarget);
       const before = socketCount();
       sendmsg(a, [Buffer.from('three')], { control: [{ level: SOL_SOCKET, type: SCM_RIGHTS, fds: originals }] });
-      waitFor(b, POLLIN);
+      waitFor(b, POLLIN, true);
       const r = recvmsg(b, [Buffer.alloc(8)], { controlLength });
       const fds = receivedFds(r.control);
       expect(r.bytes).toBe(5);
@@ -488,7 +475,7 @@ describe('SCM_RIGHTS', () => {
     const [a, b] = pair(SOCK_DGRAM);
     const passed = udp(AF_INET, '127.0.0.1');
     sendmsg(a, [Buffer.from('x')], { control: [{ level: SOL_SOCKET, type: SCM_RIGHTS, fds: [passed] }] });
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const [got] = receivedFds(recvmsg(b, [Buffer.alloc(8)], { controlLength: 64 }).control);
     release(got!);
     expect(fdTarget(got!)).toBeUndefined();
@@ -511,7 +498,7 @@ describe('SCM_CREDENTIALS', () => {
     const [a, b] = pair(SOCK_DGRAM);
     setsockopt(b, SOL_SOCKET, SO_PASSCRED, 1);
     sendmsg(a, [Buffer.from('who')]);
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const r = recvmsg(b, [Buffer.alloc(8)], { controlLength: 64 });
     const cred = item(r.control, SOL_SOCKET, SCM_CREDENTIALS);
     expect(cred).toMatchObject({ pid: process.pid, uid: process.getuid!(), gid: process.getgid!() });
@@ -523,7 +510,7 @@ describe('SCM_CREDENTIALS', () => {
     setsockopt(b, SOL_SOCKET, SO_PASSCRED, 1);
     const creds = { pid: process.pid, uid: process.getuid!(), gid: process.getgid!() };
     expect(sendmsg(a, [Buffer.from('me')], { control: [{ level: SOL_SOCKET, type: SCM_CREDENTIALS, ...creds }] })).toBe(2);
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const r = recvmsg(b, [Buffer.alloc(8)], { controlLength: 64 });
     expect(item(r.control, SOL_SOCKET, SCM_CREDENTIALS)).toMatchObject(creds);
   });
@@ -542,7 +529,7 @@ describe('SCM_CREDENTIALS', () => {
       sent = false;
     }
     if (sent) {
-      waitFor(b, POLLIN);
+      waitFor(b, POLLIN, true);
       expect(item(recvmsg(b, [Buffer.alloc(8)], { controlLength: 64 }).control, SOL_SOCKET, SCM_CREDENTIALS).pid).toBe(1);
     } else {
       expectNothingWaiting(b);
@@ -563,7 +550,7 @@ describe('SCM_CREDENTIALS', () => {
       sent = false;
     }
     if (sent) {
-      waitFor(b, POLLIN);
+      waitFor(b, POLLIN, true);
       expect(item(recvmsg(b, [Buffer.alloc(8)], { controlLength: 64 }).control, SOL_SOCKET, SCM_CREDENTIALS)).toMatchObject(creds);
     } else {
       expectNothingWaiting(b);
@@ -574,7 +561,7 @@ describe('SCM_CREDENTIALS', () => {
     const [a, b] = pair(SOCK_DGRAM);
     setsockopt(b, SOL_SOCKET, SO_PASSCRED, 1);
     sendmsg(a, [Buffer.from('short')]);
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     // CMSG_LEN(4): room for the header and the pid only.
     const r = recvmsg(b, [Buffer.alloc(8)], { controlLength: 20 });
     expect(r.bytes).toBe(5);
@@ -590,7 +577,7 @@ describe('IP_PKTINFO / IPV6_PKTINFO', () => {
     const port = (getsockname(b) as { port: number }).port;
     const a = udp(AF_INET, '127.0.0.1');
     sendmsg(a, [Buffer.from('pk')], { addr: { family: AF_INET, address: '127.0.0.3', port } });
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const r = recvmsg(b, [Buffer.alloc(8)], { controlLength: 64 });
     const info = item(r.control, IPPROTO_IP, IP_PKTINFO);
     expect(info).toMatchObject({ addr: '127.0.0.3', specDst: '127.0.0.3', ifindex: if_nametoindex('lo') });
@@ -600,11 +587,11 @@ describe('IP_PKTINFO / IPV6_PKTINFO', () => {
   it('IPV6_PKTINFO, with IPV6_RECVPKTINFO set, gives the destination ::1 and the loopback interface', () => {
     const [a, b] = udpPair(AF_INET6);
     sendmsg(a, [Buffer.from('before')], { addr: getsockname(b) });
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     expect(items(recvmsg(b, [Buffer.alloc(8)], { controlLength: 64 }).control, IPPROTO_IPV6, IPV6_PKTINFO)).toEqual([]);
     setsockopt(b, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
     sendmsg(a, [Buffer.from('after')], { addr: getsockname(b) });
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const r = recvmsg(b, [Buffer.alloc(8)], { controlLength: 64 });
     expect(item(r.control, IPPROTO_IPV6, IPV6_PKTINFO)).toMatchObject({ addr: '::1', ifindex: if_nametoindex('lo') });
   });
@@ -616,7 +603,7 @@ describe('IP_PKTINFO / IPV6_PKTINFO', () => {
       addr: getsockname(b),
       control: [{ level: IPPROTO_IP, type: IP_PKTINFO, specDst: '127.0.0.2' }],
     });
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const r = recvmsg(b, [Buffer.alloc(8)]);
     expect(r.address).toMatchObject({ family: AF_INET, address: '127.0.0.2' });
   });
@@ -628,7 +615,7 @@ describe('IP_PKTINFO / IPV6_PKTINFO', () => {
       addr: getsockname(b),
       control: [{ level: IPPROTO_IPV6, type: IPV6_PKTINFO, addr: '::1', ifindex: if_nametoindex('lo') }],
     });
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     expect(recvmsg(b, [Buffer.alloc(8)]).address).toMatchObject({ family: AF_INET6, address: '::1' });
   });
 
@@ -651,7 +638,7 @@ describe('hop limits and traffic class', () => {
     const [a, b] = udpPair();
     setsockopt(b, IPPROTO_IP, IP_RECVTTL, 1);
     sendmsg(a, [Buffer.from('t')], { addr: getsockname(b), control: [{ level: IPPROTO_IP, type: IP_TTL, value: 7 }] });
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const r = recvmsg(b, [Buffer.alloc(8)], { controlLength: 64 });
     expect(item(r.control, IPPROTO_IP, IP_TTL).value).toBe(7);
   });
@@ -660,7 +647,7 @@ describe('hop limits and traffic class', () => {
     const [a, b] = udpPair(AF_INET6);
     setsockopt(b, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1);
     sendmsg(a, [Buffer.from('h')], { addr: getsockname(b), control: [{ level: IPPROTO_IPV6, type: IPV6_HOPLIMIT, value: 9 }] });
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const r = recvmsg(b, [Buffer.alloc(8)], { controlLength: 64 });
     expect(item(r.control, IPPROTO_IPV6, IPV6_HOPLIMIT).value).toBe(9);
   });
@@ -669,7 +656,7 @@ describe('hop limits and traffic class', () => {
     const [a, b] = udpPair();
     setsockopt(b, IPPROTO_IP, IP_RECVTOS, 1);
     sendmsg(a, [Buffer.from('q')], { addr: getsockname(b), control: [{ level: IPPROTO_IP, type: IP_TOS, value: 0x10 }] });
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const r = recvmsg(b, [Buffer.alloc(8)], { controlLength: 64 });
     expect(item(r.control, IPPROTO_IP, IP_TOS).value).toBe(0x10);
   });
@@ -678,7 +665,7 @@ describe('hop limits and traffic class', () => {
     const [a, b] = udpPair(AF_INET6);
     setsockopt(b, IPPROTO_IPV6, IPV6_RECVTCLASS, 1);
     sendmsg(a, [Buffer.from('c')], { addr: getsockname(b), control: [{ level: IPPROTO_IPV6, type: IPV6_TCLASS, value: 0x20 }] });
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const r = recvmsg(b, [Buffer.alloc(8)], { controlLength: 64 });
     expect(item(r.control, IPPROTO_IPV6, IPV6_TCLASS).value).toBe(0x20);
   });
@@ -694,7 +681,7 @@ describe('hop limits and traffic class', () => {
         { level: IPPROTO_IP, type: IP_TOS, value: 0x08 },
       ],
     });
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const r = recvmsg(b, [Buffer.alloc(8)], { controlLength: 128 });
     expect(item(r.control, IPPROTO_IP, IP_TTL).value).toBe(42);
     expect(item(r.control, IPPROTO_IP, IP_TOS).value).toBe(0x08);
@@ -706,7 +693,7 @@ describe('timestamps', () => {
     const [a, b] = udpPair();
     setsockopt(b, SOL_SOCKET, SO_TIMESTAMPNS, 1);
     sendmsg(a, [Buffer.from('now')], { addr: getsockname(b) });
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const r = recvmsg(b, [Buffer.alloc(8)], { controlLength: 64 });
     const ts = item(r.control, SOL_SOCKET, SCM_TIMESTAMPNS);
     expect(ts.nsec).toBeGreaterThanOrEqual(0);
@@ -718,7 +705,7 @@ describe('timestamps', () => {
     const [a, b] = udpPair();
     setsockopt(b, SOL_SOCKET, SO_TIMESTAMP, 1);
     sendmsg(a, [Buffer.from('now')], { addr: getsockname(b) });
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const r = recvmsg(b, [Buffer.alloc(8)], { controlLength: 64 });
     const ts = item(r.control, SOL_SOCKET, SCM_TIMESTAMP);
     expect(ts.nsec! % 1000).toBe(0);
@@ -737,7 +724,7 @@ describe('timestamps', () => {
     let r: ReturnType<typeof recvmsg> | undefined;
     for (let attempt = 0; attempt < 50 && r === undefined; attempt++) {
       sendmsg(a, [Buffer.from('now')], { addr: getsockname(b) });
-      waitFor(b, POLLIN);
+      waitFor(b, POLLIN, true);
       const got = recvmsg(b, [Buffer.alloc(8)], { controlLength: 128 });
       if (items(got.control, SOL_SOCKET, SCM_TIMESTAMPING).length > 0) r = got;
       else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
@@ -794,7 +781,7 @@ describe('unknown control messages', () => {
     setsockopt(b, IPPROTO_IP, IP_RECVORIGDSTADDR, 1);
     const a = udp(AF_INET, '127.0.0.1');
     sendmsg(a, [Buffer.from('o')], { addr: getsockname(b) });
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const r = recvmsg(b, [Buffer.alloc(8)], { controlLength: 64 });
     const orig = item(r.control, IPPROTO_IP, IP_ORIGDSTADDR);
     expect(Object.keys(orig).sort()).toEqual(['data', 'level', 'type']);
@@ -814,7 +801,7 @@ describe('unknown control messages', () => {
     u32(raw, process.getuid!(), 4);
     u32(raw, process.getgid!(), 8);
     sendmsg(a, [Buffer.from('raw')], { control: [{ level: SOL_SOCKET, type: SCM_CREDENTIALS, data: raw }] });
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     const cred = item(recvmsg(b, [Buffer.alloc(8)], { controlLength: 64 }).control, SOL_SOCKET, SCM_CREDENTIALS);
     expect(Buffer.from(cred.data!)).toEqual(raw);
     expect(cred).toMatchObject({ pid: process.pid, uid: process.getuid!(), gid: process.getgid!() });
@@ -897,7 +884,7 @@ describe('malformed input is refused before the call, and nothing is sent', () =
   it('a controlLength that is negative or not an integer is a RangeError or TypeError before the call', () => {
     const [a, b] = pair(SOCK_DGRAM);
     sendmsg(a, [Buffer.from('kept')]);
-    waitFor(b, POLLIN);
+    waitFor(b, POLLIN, true);
     for (const controlLength of [-1, 1.5, 2 ** 40]) {
       const err = thrown(() => recvmsg(b, [Buffer.alloc(8)], { controlLength }));
       expect(err instanceof TypeError || err instanceof RangeError, `controlLength ${controlLength}: got ${String(err)}`).toBe(true);

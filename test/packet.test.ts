@@ -19,18 +19,11 @@ import {
   tcp,
   udp,
 } from '../src/packet/index.js';
+import { thrown } from './helpers/expect.js';
 import { checkFdLeaks } from './helpers/fds.js';
 
 checkFdLeaks();
 
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
 
 /** Asserts `fn` throws the decoders' error for `protocol`'s `field`. */
 function malformed(fn: () => unknown, protocol: string, field: string): PacketError {

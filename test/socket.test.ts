@@ -50,6 +50,7 @@ import {
   write,
   type SockAddr,
 } from '../src/index.js';
+import { waitFor } from './helpers/expect.js';
 import { checkFdLeaks, fdTarget, ownFds } from './helpers/fds.js';
 
 checkFdLeaks();
@@ -64,12 +65,6 @@ function pair(type: number = SOCK_STREAM): [number, number] {
   return [own(a), own(b)];
 }
 
-/** Fails unless `fd` reports one of `events` within 2 s. */
-function waitFor(fd: number, events: number): number {
-  const [r] = poll([{ fd, events }], 2000);
-  expect(r!.revents & events, `fd ${fd} not ready for ${events} within 2 s`).not.toBe(0);
-  return r!.revents;
-}
 
 /** A connected loopback TCP pair, set up with bounded waits: [client, accepted]. */
 function tcpPair(): { client: number; server: number; listener: number } {

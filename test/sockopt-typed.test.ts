@@ -63,6 +63,7 @@ import {
   socketpair,
 } from '../src/index.js';
 import type { Linger, SockAddrIn, TcpInfo, Timeval, Ucred } from '../src/index.js';
+import { thrown } from './helpers/expect.js';
 import { checkFdLeaks, ownFds } from './helpers/fds.js';
 import { Netns, netnsUnavailable, pkg } from './helpers/netns.js';
 import { ssByInode, ssField, ssStateName, ssUnavailable } from './helpers/ss.js';
@@ -73,14 +74,6 @@ checkFdLeaks();
 
 const { own, release } = ownFds();
 
-function thrown(fn: () => unknown): any {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
 
 function waitReady(fd: number, events: number, ms = 2000): boolean {
   const [r] = poll([{ fd, events }], ms);

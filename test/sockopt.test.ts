@@ -42,6 +42,7 @@ import {
   socket,
   socketpair,
 } from '../src/index.js';
+import { thrown, waitFor } from './helpers/expect.js';
 import { checkFdLeaks, ownFds } from './helpers/fds.js';
 
 checkFdLeaks();
@@ -50,19 +51,7 @@ checkFdLeaks();
 
 const { own } = ownFds();
 
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
 
-function waitFor(fd: number, events: number): void {
-  const [r] = poll([{ fd, events }], 2000);
-  expect(r!.revents & events, `fd ${fd} not ready for ${events} within 2 s`).not.toBe(0);
-}
 
 function tcp(): number {
   return own(socket(AF_INET, SOCK_STREAM));

@@ -102,6 +102,40 @@ function dontwait(flags: unknown): number {
 }
 
 /**
+ * The calls that take MSG_DONTWAIT (send, recv, sendto, recvfrom, sendmsg, recvmsg, sendmmsg,
+ * recvmmsg): `prepare` checks the caller's flags (and anything else) once and returns the system call,
+ * whose result is the value, a negative errno, or EAGAIN to wait for readiness.
+ */
+function withDontwait<R, T = R>(
+  fd: number,
+  writable: boolean,
+  syscall: string,
+  prepare: () => () => R | number,
+  options: WaitOptions | undefined,
+  addr?: AnySockAddr,
+  finish: (r: R) => T = (r) => r as unknown as T,
+): Promise<T> {
+  return operate<T>(
+    fd,
+    writable,
+    () => {
+      const call = prepare();
+      return () => {
+        const r = call();
+        if (typeof r !== 'number') return finish(r);
+        if (r === -EAGAIN) return AGAIN;
+        if (r < 0) throw new SystemError(-r, syscall, addr);
+        return finish(r as R);
+      };
+    },
+    options,
+    syscall,
+    addr,
+    true,
+  );
+}
+
+/**
  * The one waiting loop behind every call. `prepare` checks and converts the arguments and returns
  * the attempt; anything it throws becomes a rejection, so no call here ever throws synchronously.
  * The attempt is tried at once unless others of the same direction are already queued (first come,
@@ -330,18 +364,10 @@ export function send(
   if (isOptions(length)) [length, flags, options] = [undefined, 0, length];
   else if (isOptions(flags)) [flags, options] = [0, flags];
   const len = length;
-  return operate(
-    fd,
-    true,
-    () => {
-      const f = dontwait(flags);
-      return () => again(native.send(fd, buf, len, f), 'send');
-    },
-    options,
-    'send',
-    undefined,
-    true,
-  );
+  return withDontwait<number>(fd, true, 'send', () => {
+    const f = dontwait(flags);
+    return () => native.send(fd, buf, len, f);
+  }, options);
 }
 
 /** Receives, waiting for data; corresponds to `recv(2)` with MSG_DONTWAIT added. */
@@ -358,18 +384,10 @@ export function recv(
   if (isOptions(length)) [length, flags, options] = [undefined, 0, length];
   else if (isOptions(flags)) [flags, options] = [0, flags];
   const len = length;
-  return operate(
-    fd,
-    false,
-    () => {
-      const f = dontwait(flags);
-      return () => again(native.recv(fd, buf, len, f), 'recv');
-    },
-    options,
-    'recv',
-    undefined,
-    true,
-  );
+  return withDontwait<number>(fd, false, 'recv', () => {
+    const f = dontwait(flags);
+    return () => native.recv(fd, buf, len, f);
+  }, options);
 }
 
 /** Sends a datagram, waiting for room; corresponds to `sendto(2)` with MSG_DONTWAIT added. */
@@ -381,18 +399,10 @@ export function sendto(
   addr: AnySockAddr,
   options?: WaitOptions,
 ): Promise<number> {
-  return operate(
-    fd,
-    true,
-    () => {
-      const f = dontwait(flags);
-      return () => again(native.sendto(fd, buf, length, f, addr), 'sendto', addr);
-    },
-    options,
-    'sendto',
-    addr,
-    true,
-  );
+  return withDontwait<number>(fd, true, 'sendto', () => {
+    const f = dontwait(flags);
+    return () => native.sendto(fd, buf, length, f, addr);
+  }, options, addr);
 }
 
 /** Receives a datagram and its sender, waiting for one; corresponds to `recvfrom(2)` with MSG_DONTWAIT added. */
@@ -415,22 +425,10 @@ export function recvfrom(
   if (isOptions(length)) [length, flags, options] = [undefined, 0, length];
   else if (isOptions(flags)) [flags, options] = [0, flags];
   const len = length;
-  return operate(
-    fd,
-    false,
-    () => {
-      const f = dontwait(flags);
-      return () => {
-        const r = native.recvfrom(fd, buf, len, f);
-        if (r === -EAGAIN) return AGAIN;
-        return value(r, 'recvfrom');
-      };
-    },
-    options,
-    'recvfrom',
-    undefined,
-    true,
-  );
+  return withDontwait<RecvFromResult>(fd, false, 'recvfrom', () => {
+    const f = dontwait(flags);
+    return () => native.recvfrom(fd, buf, len, f);
+  }, options);
 }
 
 /**
@@ -443,20 +441,12 @@ export function sendmsg(
   options: SendMsgOptions = {},
   wait?: WaitOptions,
 ): Promise<number> {
-  return operate(
-    fd,
-    true,
-    () => {
-      const control = options.control?.map(encodeControl);
-      const f = dontwait(options.flags);
-      const addr = options.addr;
-      return () => again(native.sendmsg(fd, buffers, control, f, addr), 'sendmsg', addr);
-    },
-    wait,
-    'sendmsg',
-    options?.addr,
-    true,
-  );
+  return withDontwait<number>(fd, true, 'sendmsg', () => {
+    const control = options.control?.map(encodeControl);
+    const f = dontwait(options.flags);
+    const addr = options.addr;
+    return () => native.sendmsg(fd, buffers, control, f, addr);
+  }, wait, options?.addr);
 }
 
 /** Receives a message, waiting for one; corresponds to `recvmsg(2)` with MSG_DONTWAIT added. */
@@ -466,41 +456,29 @@ export function recvmsg(
   options: RecvMsgOptions = {},
   wait?: WaitOptions,
 ): Promise<RecvMsgResult> {
-  return operate(
+  type Raw = Exclude<ReturnType<typeof native.recvmsg>, number>;
+  return withDontwait<Raw, RecvMsgResult>(
     fd,
     false,
+    'recvmsg',
     () => {
       const f = dontwait(options.flags);
       const controlLength = options.controlLength ?? 0;
-      return () => {
-        const r = native.recvmsg(fd, buffers, controlLength, f);
-        if (r === -EAGAIN) return AGAIN;
-        const m = value(r, 'recvmsg');
-        return { bytes: m.bytes, flags: m.flags, address: m.address, control: decodeControl(m.control, m.flags) };
-      };
+      return () => native.recvmsg(fd, buffers, controlLength, f);
     },
     wait,
-    'recvmsg',
     undefined,
-    true,
+    (m) => ({ bytes: m.bytes, flags: m.flags, address: m.address, control: decodeControl(m.control, m.flags) }),
   );
 }
 
 /** Sends several datagrams, waiting for room; corresponds to `sendmmsg(2)` with MSG_DONTWAIT added. */
 export function sendmmsg(fd: number, messages: readonly MMsg[], flags = 0, wait?: WaitOptions): Promise<number> {
-  return operate(
-    fd,
-    true,
-    () => {
-      const [buffers, addrs] = splitMMsg(messages);
-      const f = dontwait(flags);
-      return () => again(native.sendmmsg(fd, buffers, addrs, f), 'sendmmsg');
-    },
-    wait,
-    'sendmmsg',
-    undefined,
-    true,
-  );
+  return withDontwait<number>(fd, true, 'sendmmsg', () => {
+    const [buffers, addrs] = splitMMsg(messages);
+    const f = dontwait(flags);
+    return () => native.sendmmsg(fd, buffers, addrs, f);
+  }, wait);
 }
 
 /**
@@ -513,24 +491,12 @@ export function recvmmsg(
   options: { flags?: number } = {},
   wait?: WaitOptions,
 ): Promise<MMsgResult[]> {
-  return operate(
-    fd,
-    false,
-    () => {
-      const f = dontwait(options.flags);
-      if (!Array.isArray(buffers)) throw invalidArgType('buffers', 'an array of ArrayBufferViews', buffers);
-      const lengths = new Uint32Array(Math.max(1, buffers.length));
-      return () => {
-        const r = native.recvmmsg(fd, buffers, f, -1, lengths, true);
-        if (r === -EAGAIN) return AGAIN;
-        return value(r, 'recvmmsg');
-      };
-    },
-    wait,
-    'recvmmsg',
-    undefined,
-    true,
-  );
+  return withDontwait<MMsgResult[]>(fd, false, 'recvmmsg', () => {
+    const f = dontwait(options.flags);
+    if (!Array.isArray(buffers)) throw invalidArgType('buffers', 'an array of ArrayBufferViews', buffers);
+    const lengths = new Uint32Array(Math.max(1, buffers.length));
+    return () => native.recvmmsg(fd, buffers, f, -1, lengths, true);
+  }, wait);
 }
 
 export { close } from './socket.js';

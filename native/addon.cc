@@ -28,6 +28,8 @@ void InitKeys(Napi::Env env) {
   env.SetInstanceData(data);
 }
 
+const char* KeyName(Key key) { return kKeyNames[static_cast<size_t>(key)]; }
+
 Napi::Value KeyOf(Napi::Env env, Key key) {
   return env.GetInstanceData<EnvData>()->keys.Value().Get(static_cast<uint32_t>(key));
 }

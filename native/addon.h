@@ -20,8 +20,9 @@ namespace sockfd {
 // intern it again each time, which dominated the cost of an address round trip.
 enum class Key { family, address, port, flowinfo, scopeId, path, protocol, ifindex, hatype, pkttype, halen, addr, pid, groups, data, bytes, fd, count };
 
-// The cached JS string of `key` for this environment.
+// The cached JS string of `key` for this environment, and its C name (for error messages).
 Napi::Value KeyOf(Napi::Env env, Key key);
+const char* KeyName(Key key);
 void InitKeys(Napi::Env env);
 
 void InitConstants(Napi::Env env, Napi::Object exports);

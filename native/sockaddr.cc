@@ -18,35 +18,19 @@ namespace sockfd {
 
 namespace {
 
-std::string Field(const char* name, const char* field) { return std::string(name) + "." + field; }
+std::string Field(const char* name, Key key) { return std::string(name) + "." + KeyName(key); }
 
-Key KeyFor(const char* field) {
-  static const struct { const char* name; Key key; } table[] = {
-      {"family", Key::family}, {"address", Key::address}, {"port", Key::port},       {"flowinfo", Key::flowinfo},
-      {"scopeId", Key::scopeId}, {"path", Key::path},     {"protocol", Key::protocol}, {"ifindex", Key::ifindex},
-      {"hatype", Key::hatype}, {"pkttype", Key::pkttype}, {"halen", Key::halen},       {"addr", Key::addr},
-      {"pid", Key::pid},       {"groups", Key::groups},
-  };
-  for (const auto& e : table) {
-    if (e.name == field) return e.key;  // callers pass these very literals
-  }
-  for (const auto& e : table) {
-    if (std::strcmp(e.name, field) == 0) return e.key;
-  }
-  return Key::count;
-}
-
-// A property of the address object; `required` fields that are undefined are a TypeError.
-Napi::Value Get(Napi::Object obj, const char* name, const char* field, bool required) {
-  Key key = KeyFor(field);
-  Napi::Value v = key == Key::count ? obj.Get(field) : obj.Get(KeyOf(obj.Env(), key));
+// A property of the address object, read with the environment's cached key; `required` fields that
+// are undefined are a TypeError naming `name.field`.
+Napi::Value Get(Napi::Object obj, const char* name, Key key, bool required) {
+  Napi::Value v = obj.Get(KeyOf(obj.Env(), key));
   if (required && v.IsUndefined()) {
-    ThrowTypeError(obj.Env(), "The \"" + Field(name, field) + "\" property is required. Received undefined");
+    ThrowTypeError(obj.Env(), "The \"" + Field(name, key) + "\" property is required. Received undefined");
   }
   return v;
 }
 
-int64_t GetInteger(Napi::Object obj, const char* name, const char* field, bool required, int64_t min,
+int64_t GetInteger(Napi::Object obj, const char* name, Key field, bool required, int64_t min,
                    int64_t max, int64_t fallback) {
   Napi::Value v = Get(obj, name, field, required);
   if (v.IsUndefined()) return fallback;
@@ -64,10 +48,10 @@ int64_t GetInteger(Napi::Object obj, const char* name, const char* field, bool r
 // non-string, naming the field. Literals longer than the buffer cannot be addresses: they are cut,
 // and inet_pton then refuses them.
 size_t GetLiteral(Napi::Object obj, const char* name, char* out, size_t size) {
-  Napi::Value v = Get(obj, name, "address", true);
+  Napi::Value v = Get(obj, name, Key::address, true);
   size_t n = 0;
   if (napi_get_value_string_utf8(obj.Env(), v, out, size, &n) != napi_ok) {
-    std::string full = Field(name, "address");
+    std::string full = Field(name, Key::address);
     ToUtf8(v, full.c_str());  // throws the TypeError
   }
   return n;
@@ -75,7 +59,7 @@ size_t GetLiteral(Napi::Object obj, const char* name, char* out, size_t size) {
 
 // The bytes of a string or ArrayBufferView property, copied out at once so that no later getter can
 // change them.
-std::string GetBytes(Napi::Object obj, const char* name, const char* field) {
+std::string GetBytes(Napi::Object obj, const char* name, Key field) {
   Napi::Value v = Get(obj, name, field, true);
   std::string full = Field(name, field);
   if (v.IsString()) return v.As<Napi::String>().Utf8Value();
@@ -86,24 +70,24 @@ std::string GetBytes(Napi::Object obj, const char* name, const char* field) {
 socklen_t Inet4FromJs(Napi::Object obj, const char* name, sockaddr_storage* storage) {
   char address[64];
   size_t n = GetLiteral(obj, name, address, sizeof address);
-  uint16_t port = static_cast<uint16_t>(GetInteger(obj, name, "port", true, 0, 65535, 0));
+  uint16_t port = static_cast<uint16_t>(GetInteger(obj, name, Key::port, true, 0, 65535, 0));
   auto* sin = reinterpret_cast<sockaddr_in*>(storage);
   sin->sin_family = AF_INET;
   sin->sin_port = htons(port);
   if (std::strlen(address) != n || inet_pton(AF_INET, address, &sin->sin_addr) != 1) {
-    ThrowTypeError(obj.Env(), "The \"" + Field(name, "address") + "\" property must be an IPv4 address literal. Received '" +
-                                  Get(obj, name, "address", true).ToString().Utf8Value() + "'",
+    ThrowTypeError(obj.Env(), "The \"" + Field(name, Key::address) + "\" property must be an IPv4 address literal. Received '" +
+                                  Get(obj, name, Key::address, true).ToString().Utf8Value() + "'",
                    "ERR_INVALID_ARG_VALUE");
   }
   return sizeof(sockaddr_in);
 }
 
 socklen_t Inet6FromJs(Napi::Object obj, const char* name, sockaddr_storage* storage) {
-  std::string full = Field(name, "address");
-  std::string address = ToUtf8(Get(obj, name, "address", true), full.c_str());
-  uint16_t port = static_cast<uint16_t>(GetInteger(obj, name, "port", true, 0, 65535, 0));
-  uint32_t flowinfo = static_cast<uint32_t>(GetInteger(obj, name, "flowinfo", false, 0, 0xfffff, 0));
-  uint32_t scope = static_cast<uint32_t>(GetInteger(obj, name, "scopeId", false, 0, UINT32_MAX, 0));
+  std::string full = Field(name, Key::address);
+  std::string address = ToUtf8(Get(obj, name, Key::address, true), full.c_str());
+  uint16_t port = static_cast<uint16_t>(GetInteger(obj, name, Key::port, true, 0, 65535, 0));
+  uint32_t flowinfo = static_cast<uint32_t>(GetInteger(obj, name, Key::flowinfo, false, 0, 0xfffff, 0));
+  uint32_t scope = static_cast<uint32_t>(GetInteger(obj, name, Key::scopeId, false, 0, UINT32_MAX, 0));
   auto* sin6 = reinterpret_cast<sockaddr_in6*>(storage);
   sin6->sin6_family = AF_INET6;
   sin6->sin6_port = htons(port);
@@ -131,16 +115,16 @@ socklen_t Inet6FromJs(Napi::Object obj, const char* name, sockaddr_storage* stor
 }
 
 socklen_t UnixFromJs(Napi::Object obj, const char* name, sockaddr_storage* storage) {
-  std::string path = GetBytes(obj, name, "path");
+  std::string path = GetBytes(obj, name, Key::path);
   auto* sun = reinterpret_cast<sockaddr_un*>(storage);
   sun->sun_family = AF_UNIX;
   bool abstract = !path.empty() && path[0] == '\0';
   if (path.size() > sizeof(sun->sun_path)) {
-    ThrowRangeError(obj.Env(), "The \"" + Field(name, "path") + "\" property is too long: " + std::to_string(path.size()) +
+    ThrowRangeError(obj.Env(), "The \"" + Field(name, Key::path) + "\" property is too long: " + std::to_string(path.size()) +
                                    " bytes, and sun_path holds " + std::to_string(sizeof(sun->sun_path)));
   }
   if (!abstract && path.find('\0') != std::string::npos) {
-    ThrowTypeError(obj.Env(), "The \"" + Field(name, "path") +
+    ThrowTypeError(obj.Env(), "The \"" + Field(name, Key::path) +
                                   "\" property must not contain NUL bytes, except as the first byte of an abstract name",
                    "ERR_INVALID_ARG_VALUE");
   }
@@ -155,18 +139,18 @@ socklen_t UnixFromJs(Napi::Object obj, const char* name, sockaddr_storage* stora
 socklen_t PacketFromJs(Napi::Object obj, const char* name, sockaddr_storage* storage) {
   auto* sll = reinterpret_cast<sockaddr_ll*>(storage);
   sll->sll_family = AF_PACKET;
-  sll->sll_protocol = static_cast<uint16_t>(GetInteger(obj, name, "protocol", true, 0, 0xffff, 0));
-  sll->sll_ifindex = static_cast<int>(GetInteger(obj, name, "ifindex", true, 0, INT32_MAX, 0));
-  sll->sll_hatype = static_cast<uint16_t>(GetInteger(obj, name, "hatype", false, 0, 0xffff, 0));
-  sll->sll_pkttype = static_cast<uint8_t>(GetInteger(obj, name, "pkttype", false, 0, 0xff, 0));
+  sll->sll_protocol = static_cast<uint16_t>(GetInteger(obj, name, Key::protocol, true, 0, 0xffff, 0));
+  sll->sll_ifindex = static_cast<int>(GetInteger(obj, name, Key::ifindex, true, 0, INT32_MAX, 0));
+  sll->sll_hatype = static_cast<uint16_t>(GetInteger(obj, name, Key::hatype, false, 0, 0xffff, 0));
+  sll->sll_pkttype = static_cast<uint8_t>(GetInteger(obj, name, Key::pkttype, false, 0, 0xff, 0));
   std::string addr;
-  if (!Get(obj, name, "addr", false).IsUndefined()) addr = GetBytes(obj, name, "addr");
+  if (!Get(obj, name, Key::addr, false).IsUndefined()) addr = GetBytes(obj, name, Key::addr);
   if (addr.size() > sizeof(sll->sll_addr)) {
-    ThrowRangeError(obj.Env(), "The \"" + Field(name, "addr") + "\" property is too long: " + std::to_string(addr.size()) +
+    ThrowRangeError(obj.Env(), "The \"" + Field(name, Key::addr) + "\" property is too long: " + std::to_string(addr.size()) +
                                    " bytes, and sll_addr holds " + std::to_string(sizeof(sll->sll_addr)));
   }
   sll->sll_halen = static_cast<uint8_t>(
-      GetInteger(obj, name, "halen", false, 0, sizeof(sll->sll_addr), static_cast<int64_t>(addr.size())));
+      GetInteger(obj, name, Key::halen, false, 0, sizeof(sll->sll_addr), static_cast<int64_t>(addr.size())));
   std::memcpy(sll->sll_addr, addr.data(), addr.size());
   return sizeof(sockaddr_ll);
 }
@@ -174,8 +158,8 @@ socklen_t PacketFromJs(Napi::Object obj, const char* name, sockaddr_storage* sto
 socklen_t NetlinkFromJs(Napi::Object obj, const char* name, sockaddr_storage* storage) {
   auto* nl = reinterpret_cast<sockaddr_nl*>(storage);
   nl->nl_family = AF_NETLINK;
-  nl->nl_pid = static_cast<uint32_t>(GetInteger(obj, name, "pid", false, 0, UINT32_MAX, 0));
-  nl->nl_groups = static_cast<uint32_t>(GetInteger(obj, name, "groups", false, 0, UINT32_MAX, 0));
+  nl->nl_pid = static_cast<uint32_t>(GetInteger(obj, name, Key::pid, false, 0, UINT32_MAX, 0));
+  nl->nl_groups = static_cast<uint32_t>(GetInteger(obj, name, Key::groups, false, 0, UINT32_MAX, 0));
   return sizeof(sockaddr_nl);
 }
 
@@ -224,7 +208,7 @@ socklen_t SockaddrFromJs(Napi::Value value, const char* name, sockaddr_storage* 
   }
   Napi::Object obj = value.As<Napi::Object>();
   std::memset(storage, 0, sizeof(*storage));
-  int family = static_cast<int>(GetInteger(obj, name, "family", true, 0, 0xffff, 0));
+  int family = static_cast<int>(GetInteger(obj, name, Key::family, true, 0, 0xffff, 0));
   switch (family) {
     case AF_INET: return Inet4FromJs(obj, name, storage);
     case AF_INET6: return Inet6FromJs(obj, name, storage);
@@ -232,7 +216,7 @@ socklen_t SockaddrFromJs(Napi::Value value, const char* name, sockaddr_storage* 
     case AF_PACKET: return PacketFromJs(obj, name, storage);
     case AF_NETLINK: return NetlinkFromJs(obj, name, storage);
     default:
-      ThrowRangeError(env, "The \"" + Field(name, "family") + "\" property must be AF_INET, AF_INET6, AF_UNIX, AF_PACKET or AF_NETLINK. Received " +
+      ThrowRangeError(env, "The \"" + Field(name, Key::family) + "\" property must be AF_INET, AF_INET6, AF_UNIX, AF_PACKET or AF_NETLINK. Received " +
                                std::to_string(family), "ERR_INVALID_ARG_VALUE");
   }
 }

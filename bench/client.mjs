@@ -83,34 +83,19 @@ const blast = {
     return blast.sync(port, seconds, count, true);
   },
   async 'batched-binary'(port, seconds, count) {
-    return blast.batched(port, seconds, count, true);
-  },
-  async batched(port, seconds, count, binary = false) {
-    const fd = udpSocket();
-    const buf = Buffer.alloc(SIZE);
-    const to = binary ? s.encodeSockaddr(loopback(port)) : loopback(port);
-    const msgs = Array.from({ length: BATCH }, () => ({ buf, addr: to }));
-    let sent = 0;
-    const cpu0 = cpu();
-    const start = now();
-    const end = start + seconds;
-    while (sent < count) {
-      const batch = count - sent >= BATCH ? msgs : msgs.slice(0, count - sent);
-      try {
-        sent += s.sendmmsg(fd, batch);
-      } catch (err) {
-        if (err.code !== 'ENOBUFS' && err.code !== 'EAGAIN') throw err;
-      }
-      if (now() >= end) break;
-    }
-    return { sent, seconds: now() - start, cpu: cpu() - cpu0 };
+    return blast.batched(port, seconds, count, 'binary');
   },
   /** sendmmsg of bare views on a connected socket: no address per datagram. */
   async 'batched-connected'(port, seconds, count) {
+    return blast.batched(port, seconds, count, 'connected');
+  },
+  /** sendmmsg of 64 messages per call; `mode`: 'object' ({ buf, addr }), 'binary' (encoded addr), 'connected'. */
+  async batched(port, seconds, count, mode = 'object') {
     const fd = udpSocket();
-    s.connect(fd, loopback(port));
     const buf = Buffer.alloc(SIZE);
-    const msgs = Array.from({ length: BATCH }, () => buf);
+    if (mode === 'connected') s.connect(fd, loopback(port));
+    const to = mode === 'binary' ? s.encodeSockaddr(loopback(port)) : loopback(port);
+    const msgs = Array.from({ length: BATCH }, () => (mode === 'connected' ? buf : { buf, addr: to }));
     let sent = 0;
     const cpu0 = cpu();
     const start = now();

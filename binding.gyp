@@ -23,9 +23,14 @@
         "NAPI_VERSION=8",
         "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"
       ],
+      "cflags": [
+        "-fvisibility=hidden"
+      ],
       "cflags_cc": [
         "-std=c++17",
         "-O2",
+        "-fvisibility=hidden",
+        "-fno-plt",
         "-Wall",
         "-Wextra",
         "-Wno-unused-parameter"

@@ -25,6 +25,32 @@ Napi::Value KeyOf(Napi::Env env, Key key);
 const char* KeyName(Key key);
 void InitKeys(Napi::Env env);
 
+// The calls a datagram or stream loop makes once per system call (read, write, send, recv, sendto,
+// recvfrom, sendmsg, recvmsg, ...) are registered through HotFunction rather than Napi::Function::New:
+// a plain Node-API callback per binding, marked hot so that the linker keeps all of them, with the
+// inline argument checks they contain, together in .text.hot. On a virtual machine whose system calls
+// leave the TLB cold, every distinct code page touched between two system calls is a page walk; the
+// generic node-addon-api trampoline (one shared instance elsewhere in .text) and scattered bindings
+// cost about as much as the checks themselves. Errors are thrown exactly as node-addon-api would.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+__attribute__((hot)) napi_value HotCallback(napi_env env, napi_callback_info info) {
+  try {
+    Napi::CallbackInfo args(env, info);
+    return F(args);
+  } catch (const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();
+    return nullptr;
+  }
+}
+
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+Napi::Function HotFunction(Napi::Env env, const char* name) {
+  napi_value fn;
+  napi_status status = napi_create_function(env, name, NAPI_AUTO_LENGTH, HotCallback<F>, nullptr, &fn);
+  NAPI_THROW_IF_FAILED(env, status, Napi::Function());
+  return Napi::Function(env, fn);
+}
+
 void InitConstants(Napi::Env env, Napi::Object exports);
 void InitSocket(Napi::Env env, Napi::Object exports);
 void InitConnection(Napi::Env env, Napi::Object exports);

@@ -66,14 +66,6 @@ int64_t ToInteger(Napi::Value value, const char* name, int64_t min, int64_t max)
   return static_cast<int64_t>(d);
 }
 
-int ToFd(Napi::Value value, const char* name) {
-  return static_cast<int>(ToInteger(value, name, 0, INT32_MAX));
-}
-
-int32_t ToInt32(Napi::Value value, const char* name) {
-  return static_cast<int32_t>(ToInteger(value, name, INT32_MIN, INT32_MAX));
-}
-
 std::string ToUtf8(Napi::Value value, const char* name) {
   if (!value.IsString()) {
     ThrowTypeError(value.Env(), std::string("The \"") + name + "\" argument must be of type string. Received " +
@@ -82,48 +74,20 @@ std::string ToUtf8(Napi::Value value, const char* name) {
   return value.As<Napi::String>().Utf8Value();
 }
 
-bool AsView(Napi::Value value, View* out) {
-  napi_env env = value.Env();
+bool AsDataView(Napi::Value value, View* out) {
+  bool is = false;
+  if (napi_is_dataview(value.Env(), value, &is) != napi_ok || !is) return false;
   void* data = nullptr;
   size_t bytes = 0;
-  napi_typedarray_type type;
-  size_t length;
-  bool is = false;
-  // One call on the hot path: napi_get_typedarray_info itself refuses anything that is not a typed
-  // array (napi_invalid_arg), and only then is the value asked whether it is a DataView.
-  if (napi_get_typedarray_info(env, value, &type, &length, &data, nullptr, nullptr) == napi_ok) {
-    size_t element = 1;
-    switch (type) {
-      case napi_int16_array: case napi_uint16_array: element = 2; break;
-      case napi_int32_array: case napi_uint32_array: case napi_float32_array: element = 4; break;
-      case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: element = 8; break;
-      default: element = 1;
-    }
-    bytes = length * element;
-  } else if (napi_is_dataview(env, value, &is) == napi_ok && is) {
-    napi_get_dataview_info(env, value, &bytes, &data, nullptr, nullptr);
-  } else {
-    return false;
-  }
-  // A detached buffer reports no data; treat it as empty so nothing is ever dereferenced.
-  if (data == nullptr) bytes = 0;
-  *out = View{static_cast<uint8_t*>(data), bytes};
+  napi_get_dataview_info(value.Env(), value, &bytes, &data, nullptr, nullptr);
+  *out = View{static_cast<uint8_t*>(data), data == nullptr ? 0 : bytes};
   return true;
 }
 
-View ToView(Napi::Value value, const char* name) {
-  View view;
-  if (!AsView(value, &view)) {
-    ThrowTypeError(value.Env(), std::string("The \"") + name +
-                                    "\" argument must be an instance of Buffer, TypedArray, or DataView. Received " +
-                                    Describe(value));
-  }
-  return view;
-}
-
-size_t ToLength(Napi::Value value, const char* name, const View& view) {
-  if (value.IsUndefined()) return view.length;
-  return static_cast<size_t>(ToInteger(value, name, 0, static_cast<int64_t>(view.length)));
+void ThrowNotView(Napi::Value value, const char* name) {
+  ThrowTypeError(value.Env(), std::string("The \"") + name +
+                                  "\" argument must be an instance of Buffer, TypedArray, or DataView. Received " +
+                                  Describe(value));
 }
 
 }  // namespace sockfd

@@ -78,13 +78,9 @@ Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
   int flags = ToInt32(info[3], "flags");
   Napi::Value from = info[4];
   View holder = {nullptr, 0};
-  if (!from.IsUndefined()) {
-    holder = ToView(from, "from");
-    if (holder.length < kSockaddrBinarySize) {
-      ThrowRangeError(info.Env(), "The \"from\" argument must have at least " + std::to_string(kSockaddrBinarySize) + " bytes. Received " +
-                                      std::to_string(holder.length));
-    }
-  }
+  bool binary = AsView(from, &holder);
+  if (!binary && !from.IsUndefined()) ThrowNotView(from, "from");
+  if (binary && holder.length < kSockaddrBinarySize) ThrowHolderTooSmall(info.Env(), holder.length);
   View view = ToView(info[1], "buf");
   size_t length = ToLength(info[2], "length", view);
   sockaddr_storage ss;
@@ -94,7 +90,7 @@ Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
     return recvfrom(fd, view.data, length, flags | more, reinterpret_cast<sockaddr*>(&ss), &len);
   });
   if (r < 0) return Result(info.Env(), r);
-  if (holder.data != nullptr) {
+  if (binary) {
     // The allocation-free form: the sender goes into the caller's binary holder (checked above; no
     // JS has run since, so the pointer is still good).
     SockaddrToBinary(info.Env(), &ss, len, holder.data, holder.length);
@@ -109,12 +105,12 @@ Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitIo(Napi::Env env, Napi::Object exports) {
-  exports.Set("read", Napi::Function::New(env, Read, "read"));
-  exports.Set("write", Napi::Function::New(env, Write, "write"));
-  exports.Set("send", Napi::Function::New(env, Send, "send"));
-  exports.Set("recv", Napi::Function::New(env, Recv, "recv"));
-  exports.Set("sendto", Napi::Function::New(env, SendTo, "sendto"));
-  exports.Set("recvfrom", Napi::Function::New(env, RecvFrom, "recvfrom"));
+  exports.Set("read", HotFunction<Read>(env, "read"));
+  exports.Set("write", HotFunction<Write>(env, "write"));
+  exports.Set("send", HotFunction<Send>(env, "send"));
+  exports.Set("recv", HotFunction<Recv>(env, "recv"));
+  exports.Set("sendto", HotFunction<SendTo>(env, "sendto"));
+  exports.Set("recvfrom", HotFunction<RecvFrom>(env, "recvfrom"));
 }
 
 }  // namespace sockfd

@@ -169,40 +169,24 @@ void Set(Napi::Object obj, Key key, Napi::Value value) { obj.Set(KeyOf(obj.Env()
 
 // The binary form: a length, then the sockaddr. Only the bounds are checked here; the kernel judges
 // the contents, as it does in C.
-socklen_t BinaryFromView(Napi::Env env, const View& view, const char* name, sockaddr_storage* storage) {
-  uint32_t length = 0;
-  if (view.length >= 4) std::memcpy(&length, view.data, 4);
-  if (view.length < 4 || length < sizeof(sa_family_t) || length > sizeof(*storage) || view.length < 4 + length) {
-    ThrowRangeError(env, std::string("The \"") + name + "\" argument is not a binary sockaddr: it must hold a 4-byte length (2 to " +
-                                     std::to_string(sizeof(*storage)) + ") and that many bytes");
-  }
-  std::memset(storage, 0, sizeof(*storage));
-  std::memcpy(storage, view.data + 4, length);
-  return static_cast<socklen_t>(length);
-}
-
 socklen_t BinaryFromJs(Napi::Value value, const char* name, sockaddr_storage* storage) {
   return BinaryFromView(value.Env(), ToView(value, name), name, storage);
 }
 
 }  // namespace
 
-void SockaddrToBinary(Napi::Env env, const sockaddr_storage* storage, socklen_t length, const uint8_t* out, size_t capacity) {
-  if (capacity < kSockaddrBinarySize) {
-    ThrowRangeError(env, "A binary sockaddr holder must have at least " + std::to_string(kSockaddrBinarySize) + " bytes. Received " +
-                             std::to_string(capacity));
-  }
-  uint32_t n = length > sizeof(*storage) ? sizeof(*storage) : length;
-  uint8_t* dst = const_cast<uint8_t*>(out);
-  std::memcpy(dst, &n, 4);
-  std::memcpy(dst + 4, storage, n);
+void ThrowNotBinary(Napi::Env env, const char* name) {
+  ThrowRangeError(env, std::string("The \"") + name + "\" argument is not a binary sockaddr: it must hold a 4-byte length (2 to " +
+                           std::to_string(sizeof(sockaddr_storage)) + ") and that many bytes");
 }
 
-socklen_t SockaddrFromJs(Napi::Value value, const char* name, sockaddr_storage* storage) {
+void ThrowHolderTooSmall(Napi::Env env, size_t capacity) {
+  ThrowRangeError(env, "A binary sockaddr holder must have at least " + std::to_string(kSockaddrBinarySize) + " bytes. Received " +
+                           std::to_string(capacity));
+}
+
+socklen_t SockaddrObjectFromJs(Napi::Value value, const char* name, sockaddr_storage* storage) {
   Napi::Env env = value.Env();
-  // The binary form first, in one N-API call: the hot path of a datagram loop.
-  View view;
-  if (AsView(value, &view)) return BinaryFromView(env, view, name, storage);
   if (!value.IsObject() || value.IsArray() || value.IsFunction()) {
     ThrowTypeError(env, std::string("The \"") + name + "\" argument must be a SockAddr object. Received " + Describe(value));
   }

@@ -17,18 +17,55 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+
+#include "args.h"
 
 namespace sockfd {
 
-// Fills `storage` from the JS address `value` and returns the sockaddr's length. Throws a
-// TypeError/RangeError naming `name.field` for anything malformed; makes no system call beyond
-// if_nametoindex for a named IPv6 zone.
-socklen_t SockaddrFromJs(Napi::Value value, const char* name, sockaddr_storage* storage);
-
 constexpr size_t kSockaddrBinarySize = 4 + sizeof(sockaddr_storage);
 
+// The out-of-line parts of the converters below: the object form, and the errors.
+socklen_t SockaddrObjectFromJs(Napi::Value value, const char* name, sockaddr_storage* storage);
+[[noreturn]] void ThrowNotBinary(Napi::Env env, const char* name);
+[[noreturn]] void ThrowHolderTooSmall(Napi::Env env, size_t capacity);
+
+// The binary form in `view` copied into `storage` (the bytes past the length are zeroed); false,
+// with nothing written, when `view` is not a binary sockaddr.
+inline bool TryBinaryFromView(const View& view, sockaddr_storage* storage, socklen_t* out) {
+  uint32_t length = 0;
+  if (view.length >= 4) std::memcpy(&length, view.data, 4);
+  if (view.length < 4 || length < sizeof(sa_family_t) || length > sizeof(*storage) || view.length < 4 + length) return false;
+  std::memcpy(storage, view.data + 4, length);
+  std::memset(reinterpret_cast<uint8_t*>(storage) + length, 0, sizeof(*storage) - length);
+  *out = static_cast<socklen_t>(length);
+  return true;
+}
+
+// The same, throwing a RangeError naming the argument.
+inline socklen_t BinaryFromView(Napi::Env env, const View& view, const char* name, sockaddr_storage* storage) {
+  socklen_t length;
+  if (!TryBinaryFromView(view, storage, &length)) ThrowNotBinary(env, name);
+  return length;
+}
+
+// Fills `storage` from the JS address `value` (an object or the binary form) and returns the
+// sockaddr's length. Throws a TypeError/RangeError naming `name.field` for anything malformed; makes
+// no system call beyond if_nametoindex for a named IPv6 zone. The binary form is inline: it is the
+// hot path of a datagram loop, one Node-API call.
+inline socklen_t SockaddrFromJs(Napi::Value value, const char* name, sockaddr_storage* storage) {
+  View view;
+  if (AsView(value, &view)) return BinaryFromView(value.Env(), view, name, storage);
+  return SockaddrObjectFromJs(value, name, storage);
+}
+
 // Writes the binary form of a sockaddr into `out` (at least kSockaddrBinarySize bytes, checked).
-void SockaddrToBinary(Napi::Env env, const sockaddr_storage* storage, socklen_t length, const uint8_t* out, size_t capacity);
+inline void SockaddrToBinary(Napi::Env env, const sockaddr_storage* storage, socklen_t length, uint8_t* out, size_t capacity) {
+  if (capacity < kSockaddrBinarySize) ThrowHolderTooSmall(env, capacity);
+  uint32_t n = length > sizeof(*storage) ? sizeof(*storage) : length;
+  std::memcpy(out, &n, 4);
+  std::memcpy(out + 4, storage, n);
+}
 
 // The JS object for a sockaddr the kernel returned; null when `length` is 0 (no address, as a
 // connected stream socket's recvfrom reports).

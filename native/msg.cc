@@ -46,11 +46,12 @@ struct ControlItem {
 };
 
 // Fills `iov` from the views, last of all conversions.
+// The element's name ("buffers[3]") is only built for an error.
 void Views(const std::vector<Napi::Value>& values, const char* name, std::vector<iovec>* iov) {
   iov->resize(values.size());
   for (size_t i = 0; i < values.size(); i++) {
-    std::string at = std::string(name) + "[" + std::to_string(i) + "]";
-    View v = ToView(values[i], at.c_str());
+    View v;
+    if (!AsView(values[i], &v)) ThrowNotView(values[i], (std::string(name) + "[" + std::to_string(i) + "]").c_str());
     (*iov)[i].iov_base = v.data;
     (*iov)[i].iov_len = v.length;
   }
@@ -187,6 +188,10 @@ Napi::Value SendMMsg(const Napi::CallbackInfo& info) {
     addrs.resize(given.size());
     addrlens.resize(given.size(), 0);
     for (size_t i = 0; i < given.size(); i++) {
+      // A valid binary address is taken in one Node-API call; anything else gets the full converter,
+      // with the entry's name ("addrs[3]") for its errors.
+      View v;
+      if (AsView(given[i], &v) && TryBinaryFromView(v, &addrs[i], &addrlens[i])) continue;
       if (given[i].IsUndefined() || given[i].IsNull()) continue;
       std::string at = "addrs[" + std::to_string(i) + "]";
       addrlens[i] = SockaddrFromJs(given[i], at.c_str(), &addrs[i]);
@@ -261,13 +266,138 @@ Napi::Value RecvMMsg(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// The packed batch behind MMsgBatch: slots of `size` bytes back to back in one view (`data`), a
+// Uint32Array-shaped view of one length per slot (`lengths`), and optionally one binary sockaddr of
+// kSockaddrBinarySize bytes per slot (`addrs`). A call on slots [start, start + count) makes the same
+// few Node-API calls whatever the count, creates no JS value, and builds its mmsghdr array in
+// per-thread storage reused from call to call.
+struct Packed {
+  int fd;
+  size_t size, start, count;
+  int flags;
+  View data, lengths, addrs;
+  bool hasAddrs;
+};
+
+// (fd, data, size, lengths, addrs, start, count, flags): everything checked, the views last.
+Packed ToPacked(const Napi::CallbackInfo& info) {
+  Packed p;
+  p.fd = ArgFd(info, 0);
+  p.size = static_cast<size_t>(ToInteger(info[2], "size", 1, INT32_MAX));
+  p.start = static_cast<size_t>(ToInteger(info[5], "start", 0, INT32_MAX));
+  p.count = static_cast<size_t>(ToInteger(info[6], "count", 0, UIO_MAXIOV));
+  p.flags = ToInt32(info[7], "flags");
+  p.data = ToView(info[1], "data");
+  p.lengths = ToView(info[3], "lengths");
+  p.hasAddrs = AsView(info[4], &p.addrs);
+  if (!p.hasAddrs && !info[4].IsUndefined()) ThrowNotView(info[4], "addrs");
+  size_t end = p.start + p.count;  // both below 2**31: no overflow in size_t, nor in the products below
+  if (p.data.length / p.size < end) {
+    ThrowRangeError(info.Env(), "The batch has " + std::to_string(p.data.length / p.size) + " slots of " + std::to_string(p.size) +
+                                    " bytes; slots up to " + std::to_string(end) + " were asked for");
+  }
+  if (p.lengths.length < end * sizeof(uint32_t)) ThrowRangeError(info.Env(), "The \"lengths\" argument must hold one uint32 per slot (" + std::to_string(end) + ")");
+  if (p.hasAddrs && p.addrs.length < end * kSockaddrBinarySize) {
+    ThrowRangeError(info.Env(), "The \"addrs\" argument must hold one binary sockaddr per slot (" + std::to_string(end) + ")");
+  }
+  return p;
+}
+
+uint32_t U32At(const View& v, size_t i) {
+  uint32_t x;
+  std::memcpy(&x, v.data + i * sizeof x, sizeof x);
+  return x;
+}
+
+void SetU32(const View& v, size_t i, uint32_t x) { std::memcpy(v.data + i * sizeof x, &x, sizeof x); }
+
+// Reused per thread (each worker has its own): at most UIO_MAXIOV entries each.
+thread_local std::vector<mmsghdr> tMsgs;
+thread_local std::vector<iovec> tIov;
+
+// Fills tMsgs/tIov for the slots; `sending` takes each slot's length from `lengths` (checked against
+// the slot size) and its address from `addrs` (length 0 = none), else offers the whole slot and room
+// for an address.
+void Prepare(Napi::Env env, const Packed& p, bool sending) {
+  tMsgs.assign(p.count, mmsghdr{});
+  tIov.resize(p.count);
+  for (size_t k = 0; k < p.count; k++) {
+    size_t i = p.start + k;
+    size_t len = p.size;
+    if (sending) {
+      len = U32At(p.lengths, i);
+      if (len > p.size) ThrowRangeError(env, "The length of slot " + std::to_string(i) + " (" + std::to_string(len) + ") is more than the slot size " + std::to_string(p.size));
+    }
+    tIov[k] = iovec{p.data.data + i * p.size, len};
+    msghdr& h = tMsgs[k].msg_hdr;
+    h.msg_iov = &tIov[k];
+    h.msg_iovlen = 1;
+    if (!p.hasAddrs) continue;
+    uint8_t* a = p.addrs.data + i * kSockaddrBinarySize;
+    if (sending) {
+      uint32_t alen;
+      std::memcpy(&alen, a, 4);
+      if (alen == 0) continue;
+      if (alen < sizeof(sa_family_t) || alen > sizeof(sockaddr_storage)) {
+        ThrowRangeError(env, "The address of slot " + std::to_string(i) + " is not a binary sockaddr (length " + std::to_string(alen) + ")");
+      }
+      h.msg_namelen = alen;
+    } else {
+      h.msg_namelen = sizeof(sockaddr_storage);
+    }
+    h.msg_name = a + 4;
+  }
+}
+
+// sendmmsgPacked(fd, data, size, lengths, addrs, start, count, flags) -> messages sent | -errno.
+Napi::Value SendMMsgPacked(const Napi::CallbackInfo& info) {
+  Packed p = ToPacked(info);
+  Prepare(info.Env(), p, true);
+  int r = RetryEintr(p.fd, true, [&](int more) {
+    return sendmmsg(p.fd, tMsgs.data(), static_cast<unsigned>(p.count), p.flags | more | MSG_NOSIGNAL);
+  });
+  return Result(info.Env(), r);
+}
+
+// recvmmsgPacked(fd, data, size, lengths, addrs, start, count, flags, timeoutMs, msgFlags) ->
+// messages | -errno: message k lands in slot start + k, its true length in lengths, its msg_flags in
+// msgFlags (a Uint32Array-shaped view like lengths, or undefined), its sender in addrs.
+Napi::Value RecvMMsgPacked(const Napi::CallbackInfo& info) {
+  int64_t timeout = ToInteger(info[8], "timeout", -1, INT32_MAX);
+  Packed p = ToPacked(info);
+  View msgFlags = {nullptr, 0};
+  bool hasFlags = AsView(info[9], &msgFlags);
+  if (!hasFlags && !info[9].IsUndefined()) ThrowNotView(info[9], "msgFlags");
+  if (hasFlags && msgFlags.length < (p.start + p.count) * sizeof(uint32_t)) {
+    ThrowRangeError(info.Env(), "The \"msgFlags\" argument must hold one uint32 per slot (" + std::to_string(p.start + p.count) + ")");
+  }
+  Prepare(info.Env(), p, false);
+  timespec ts = {static_cast<time_t>(timeout / 1000), static_cast<long>((timeout % 1000) * 1000000)};
+  int r = RetryEintr(p.fd, false, [&](int more) {
+    return recvmmsg(p.fd, tMsgs.data(), static_cast<unsigned>(p.count), p.flags | more, timeout >= 0 ? &ts : nullptr);
+  });
+  for (int k = 0; k < r; k++) {
+    size_t i = p.start + k;
+    SetU32(p.lengths, i, tMsgs[k].msg_len);
+    if (hasFlags) SetU32(msgFlags, i, static_cast<uint32_t>(tMsgs[k].msg_hdr.msg_flags));
+    if (p.hasAddrs) {
+      uint32_t n = tMsgs[k].msg_hdr.msg_namelen;
+      if (n > sizeof(sockaddr_storage)) n = sizeof(sockaddr_storage);
+      std::memcpy(p.addrs.data + i * kSockaddrBinarySize, &n, 4);
+    }
+  }
+  return Result(info.Env(), r);
+}
+
 }  // namespace
 
 void InitMsg(Napi::Env env, Napi::Object exports) {
-  exports.Set("sendmmsg", Napi::Function::New(env, SendMMsg, "sendmmsg"));
-  exports.Set("recvmmsg", Napi::Function::New(env, RecvMMsg, "recvmmsg"));
-  exports.Set("sendmsg", Napi::Function::New(env, SendMsg, "sendmsg"));
-  exports.Set("recvmsg", Napi::Function::New(env, RecvMsg, "recvmsg"));
+  exports.Set("sendmmsg", HotFunction<SendMMsg>(env, "sendmmsg"));
+  exports.Set("recvmmsg", HotFunction<RecvMMsg>(env, "recvmmsg"));
+  exports.Set("sendmsg", HotFunction<SendMsg>(env, "sendmsg"));
+  exports.Set("recvmsg", HotFunction<RecvMsg>(env, "recvmsg"));
+  exports.Set("sendmmsgPacked", HotFunction<SendMMsgPacked>(env, "sendmmsgPacked"));
+  exports.Set("recvmmsgPacked", HotFunction<RecvMMsgPacked>(env, "recvmmsgPacked"));
 }
 
 }  // namespace sockfd

@@ -267,8 +267,14 @@ namespace {
 // decodeSockaddr(binary) -> SockAddr | null: the binary form (see sockaddr.h) as an address object,
 // through the same conversion as every other address.
 Napi::Value DecodeSockaddr(const Napi::CallbackInfo& info) {
+  // An empty address (length 0: what recvfrom on a stream socket or recvmmsg from an unnamed
+  // AF_UNIX peer reports) is null; anything else must be a well-formed binary sockaddr.
+  View view = ToView(info[0], "binary");
+  uint32_t length = 1;
+  if (view.length >= 4) std::memcpy(&length, view.data, 4);
+  if (length == 0) return info.Env().Null();
   sockaddr_storage ss;
-  socklen_t len = BinaryFromJs(info[0], "binary", &ss);
+  socklen_t len = BinaryFromView(info.Env(), view, "binary", &ss);
   return SockaddrToJs(info.Env(), &ss, len);
 }
 

@@ -77,6 +77,28 @@ export interface NativeBinding {
     lengths: Uint32Array,
     wantAddresses: boolean,
   ): Res<{ bytes: number; flags: number; address: SockAddr | null }[]>;
+  sendmmsgPacked(
+    fd: number,
+    data: Uint8Array,
+    size: number,
+    lengths: Uint32Array,
+    addrs: Uint8Array | undefined,
+    start: number,
+    count: number,
+    flags: number,
+  ): number;
+  recvmmsgPacked(
+    fd: number,
+    data: Uint8Array,
+    size: number,
+    lengths: Uint32Array,
+    addrs: Uint8Array | undefined,
+    start: number,
+    count: number,
+    flags: number,
+    timeout: number,
+    msgFlags: Uint32Array | undefined,
+  ): number;
   decodeSockaddr(binary: ArrayBufferView): SockAddr | null;
   decodeRawSockaddr(bytes: ArrayBufferView): SockAddr | null;
   encodeSockaddr(addr: AnySockAddr): Buffer;

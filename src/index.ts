@@ -29,6 +29,7 @@ export type { AcceptResult } from './connection.js';
 export { read, write, send, recv, sendto, recvfrom, recvfromInto } from './io.js';
 export type { RecvFromResult } from './io.js';
 export { sendmsg, recvmsg, sendmmsg, recvmmsg, recvmmsgInto } from './msg.js';
+export { MMsgBatch, MMSG_BATCH_MAX } from './batch.js';
 export type {
   ControlMessage,
   ExtendedError,
@@ -38,7 +39,9 @@ export type {
   MMsg,
   MMsgResult,
   RecvMMsgOptions,
+  RecvMMsgBatchOptions,
 } from './msg.js';
+export type { MMsgBatchOptions } from './batch.js';
 export { getsockopt, setsockopt, packBpf } from './sockopt.js';
 export type { BpfInstruction, SockOptValue } from './sockopt.js';
 export { TCP_STATES, decodeTcpInfo } from './optcodecs.js';

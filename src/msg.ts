@@ -33,6 +33,7 @@ import {
 import { check, invalidArgValue, outOfRange, value } from './errors.js';
 import { inet_ntop, inet_pton } from './inet.js';
 import type { AnySockAddr, SockAddr } from './sockaddr.js';
+import { type MMsgBatch, batchRange, isBatch, recvBatch, sendBatch } from './batch.js';
 
 /** Any control message: known ones carry decoded fields, all carry `level` and `type`. */
 export interface ControlMessage {
@@ -359,7 +360,22 @@ export function splitMMsg(messages: readonly MMsg[]): [ArrayBufferView[], (AnySo
  * @example
  * sendmmsg(fd, [Buffer.from('Michael'), Buffer.from('Tracy'), Buffer.from('Sarah')]);
  */
-export function sendmmsg(fd: number, messages: readonly MMsg[], flags = 0): number {
+export function sendmmsg(fd: number, messages: readonly MMsg[], flags?: number): number;
+/**
+ * Sends slots `[start, start + count)` of a reusable batch in one system call: slot `i` carries
+ * `batch.lengths[i]` bytes, to `batch.address(i)` when the batch keeps addresses (an empty one, or
+ * none, means the connected peer). Nothing is created per call.
+ * @param count - defaults to every slot from `start` on.
+ * @returns how many messages were sent (possibly fewer than `count`; send the rest with `start` moved on).
+ * @throws SystemError `sendmmsg` when not even the first could be sent.
+ * @example
+ * const batch = new MMsgBatch(64, 64, { addresses: true });
+ * for (let i = 0; i < 64; i++) batch.set(i, Buffer.from('hi'), { family: AF_INET, address: '127.0.0.1', port: 9999 });
+ * sendmmsg(fd, batch); // 64 datagrams
+ */
+export function sendmmsg(fd: number, batch: MMsgBatch, flags?: number, count?: number, start?: number): number;
+export function sendmmsg(fd: number, messages: readonly MMsg[] | MMsgBatch, flags = 0, count?: number, start = 0): number {
+  if (isBatch(messages)) return check(sendBatch(fd, messages, flags, start, batchRange(messages, start, count)), 'sendmmsg');
   const [buffers, addrs] = splitMMsg(messages);
   return check(native.sendmmsg(fd, buffers, addrs, flags), 'sendmmsg');
 }
@@ -370,6 +386,14 @@ export interface RecvMMsgOptions {
   flags?: number;
   /** Milliseconds: recvmmsg's own timeout, which the kernel checks only after each datagram. */
   timeout?: number;
+}
+
+/** Options of `recvmmsgInto` with an MMsgBatch: which slots to fill, besides flags and timeout. */
+export interface RecvMMsgBatchOptions extends RecvMMsgOptions {
+  /** The first slot to fill (default 0). */
+  start?: number;
+  /** How many slots to offer (default: every slot from `start` on). */
+  count?: number;
 }
 
 /** One message of a `recvmmsg` result. */
@@ -406,7 +430,29 @@ export function recvmmsg(fd: number, buffers: readonly ArrayBufferView[], option
  * @param lengths - at least `buffers.length` entries.
  * @throws SystemError `recvmmsg`
  */
-export function recvmmsgInto(fd: number, buffers: readonly ArrayBufferView[], lengths: Uint32Array, options: RecvMMsgOptions = {}): number {
+export function recvmmsgInto(fd: number, buffers: readonly ArrayBufferView[], lengths: Uint32Array, options?: RecvMMsgOptions): number;
+/**
+ * Receives up to `count` datagrams into a reusable batch, message k into slot `start + k`: its length
+ * in `batch.lengths`, its flags in `batch.flags`, its sender in `batch.address(...)` when the batch
+ * keeps addresses. Nothing is created per call.
+ * @returns how many datagrams arrived.
+ * @throws SystemError `recvmmsg`
+ * @example
+ * const batch = new MMsgBatch(64, 2048, { addresses: true });
+ * const n = recvmmsgInto(fd, batch, { flags: MSG_DONTWAIT });
+ */
+export function recvmmsgInto(fd: number, batch: MMsgBatch, options?: RecvMMsgBatchOptions): number;
+export function recvmmsgInto(
+  fd: number,
+  buffers: readonly ArrayBufferView[] | MMsgBatch,
+  lengths?: Uint32Array | RecvMMsgBatchOptions,
+  options: RecvMMsgOptions = {},
+): number {
+  if (isBatch(buffers)) {
+    const o = (lengths ?? {}) as RecvMMsgBatchOptions;
+    const start = o.start ?? 0;
+    return check(recvBatch(fd, buffers, o.flags ?? 0, mmsgTimeout(o.timeout), start, batchRange(buffers, start, o.count)), 'recvmmsg');
+  }
   if (!(lengths instanceof Uint32Array)) throw invalidArgValue('lengths', 'must be a Uint32Array', lengths);
   return check(native.recvmmsg(fd, buffers, options.flags ?? 0, mmsgTimeout(options.timeout), lengths, false) as number, 'recvmmsg');
 }

@@ -35,7 +35,9 @@ import {
   type RecvMsgOptions,
   type RecvMsgResult,
   type SendMsgOptions,
+  type RecvMMsgBatchOptions,
 } from './msg.js';
+import { type MMsgBatch, batchRange, isBatch, recvBatch } from './batch.js';
 import type { AnySockAddr } from './sockaddr.js';
 import { getsockopt } from './sockopt.js';
 import { existingFdState, tryFdState, watchError, type Waiter } from './watcher.js';
@@ -496,6 +498,24 @@ export function recvmmsg(
     if (!Array.isArray(buffers)) throw invalidArgType('buffers', 'an array of ArrayBufferViews', buffers);
     const lengths = new Uint32Array(Math.max(1, buffers.length));
     return () => native.recvmmsg(fd, buffers, f, -1, lengths, true);
+  }, wait);
+}
+
+/**
+ * Receives datagrams into a reusable MMsgBatch, waiting for the first; corresponds to `recvmmsg(2)`
+ * with MSG_DONTWAIT added, as the sync `recvmmsgInto(fd, batch, options)`: it resolves with how many
+ * arrived (at least one), each slot's length in `batch.lengths`, and creates nothing per datagram.
+ * @example
+ * const batch = new MMsgBatch(64, 2048);
+ * for (;;) handle(batch, await recvmmsgInto(fd, batch));
+ */
+export function recvmmsgInto(fd: number, batch: MMsgBatch, options: Omit<RecvMMsgBatchOptions, 'timeout'> = {}, wait?: WaitOptions): Promise<number> {
+  return withDontwait<number>(fd, false, 'recvmmsg', () => {
+    if (!isBatch(batch)) throw invalidArgType('batch', 'an MMsgBatch', batch);
+    const f = dontwait(options.flags);
+    const start = options.start ?? 0;
+    const count = batchRange(batch, start, options.count);
+    return () => recvBatch(fd, batch, f, -1, start, count);
   }, wait);
 }
 

@@ -89,21 +89,31 @@ const blast = {
   async 'batched-connected'(port, seconds, count) {
     return blast.batched(port, seconds, count, 'connected');
   },
-  /** sendmmsg of 64 messages per call; `mode`: 'object' ({ buf, addr }), 'binary' (encoded addr), 'connected'. */
+  /**
+   * sendmmsg of 64 messages per call; `mode`: 'object' (an array of { buf, addr }, converted on every
+   * call), 'binary' (a reusable MMsgBatch with one binary address per slot), 'connected' (an
+   * MMsgBatch without addresses, on a connected socket).
+   */
   async batched(port, seconds, count, mode = 'object') {
     const fd = udpSocket();
     const buf = Buffer.alloc(SIZE);
     if (mode === 'connected') s.connect(fd, loopback(port));
-    const to = mode === 'binary' ? s.encodeSockaddr(loopback(port)) : loopback(port);
-    const msgs = Array.from({ length: BATCH }, () => (mode === 'connected' ? buf : { buf, addr: to }));
+    let send;
+    if (mode === 'object') {
+      const msgs = Array.from({ length: BATCH }, () => ({ buf, addr: loopback(port) }));
+      send = (n) => s.sendmmsg(fd, n === BATCH ? msgs : msgs.slice(0, n));
+    } else {
+      const batch = new s.MMsgBatch(BATCH, SIZE, { addresses: mode === 'binary' });
+      for (let i = 0; i < BATCH; i++) batch.set(i, buf, mode === 'binary' ? loopback(port) : undefined);
+      send = (n) => s.sendmmsg(fd, batch, 0, n);
+    }
     let sent = 0;
     const cpu0 = cpu();
     const start = now();
     const end = start + seconds;
     while (sent < count) {
-      const batch = count - sent >= BATCH ? msgs : msgs.slice(0, count - sent);
       try {
-        sent += s.sendmmsg(fd, batch);
+        sent += send(Math.min(BATCH, count - sent));
       } catch (err) {
         if (err.code !== 'ENOBUFS' && err.code !== 'EAGAIN') throw err;
       }
@@ -210,14 +220,13 @@ const receiver = {
     }
     return { received, seconds: last - first, cpu: cpu() - cpu0 };
   },
-  /** watch(fd, POLLIN) on the event loop, draining with recvmmsgInto (64 per call) until EAGAIN or a short batch. */
+  /** watch(fd, POLLIN) on the event loop, draining with recvmmsgInto into an MMsgBatch (64 per call) until EAGAIN or a short batch. */
   batched(report) {
     const fd = udpSocket();
     s.bind(fd, loopback(0));
     report(fd);
-    const big = Buffer.alloc(BATCH * 2048);
-    const bufs = Array.from({ length: BATCH }, (_, i) => big.subarray(i * 2048, (i + 1) * 2048));
-    const lengths = new Uint32Array(BATCH);
+    const batch = new s.MMsgBatch(BATCH, 2048);
+    const lengths = batch.lengths;
     const opts = { flags: s.MSG_DONTWAIT };
     let received = 0;
     let first = 0;
@@ -228,7 +237,7 @@ const receiver = {
         for (;;) {
           let n;
           try {
-            n = s.recvmmsgInto(fd, bufs, lengths, opts);
+            n = s.recvmmsgInto(fd, batch, opts);
           } catch (err) {
             if (err.code === 'EAGAIN') break;
             throw err;
@@ -250,21 +259,20 @@ const receiver = {
       });
     });
   },
-  /** A blocking recvmmsgInto loop (MSG_WAITFORONE), with no event loop. */
+  /** A blocking recvmmsgInto loop into an MMsgBatch (MSG_WAITFORONE), with no event loop. */
   'batched-blocking'(report) {
     const fd = udpSocket();
     s.bind(fd, loopback(0));
     report(fd);
-    const big = Buffer.alloc(BATCH * 2048);
-    const bufs = Array.from({ length: BATCH }, (_, i) => big.subarray(i * 2048, (i + 1) * 2048));
-    const lengths = new Uint32Array(BATCH);
+    const batch = new s.MMsgBatch(BATCH, 2048);
+    const lengths = batch.lengths;
     const opts = { flags: s.MSG_WAITFORONE };
     let received = 0;
     let first = 0;
     let cpu0 = 0;
     let last = 0;
     for (;;) {
-      const n = s.recvmmsgInto(fd, bufs, lengths, opts);
+      const n = s.recvmmsgInto(fd, batch, opts);
       for (let i = 0; i < n; i++) {
         if (lengths[i] !== SIZE) return { received, seconds: last - first, cpu: cpu() - cpu0 };
         received++;
@@ -610,17 +618,19 @@ function selfSocket() {
 }
 
 const percall = {
-  async sync(seconds) {
+  /** `only`: run just that operation (the suite runs each in a fresh process); all of them otherwise. */
+  async sync(seconds, only) {
+    const want = (op) => only === undefined || only === op;
     const { fd, self } = selfSocket();
     const buf = Buffer.alloc(SIZE, 2);
     const rbuf = Buffer.alloc(2048);
     const { SOL_SOCKET, SO_TYPE, MSG_DONTWAIT } = s;
     let sink = 0;
     const res = {};
-    res.getsockopt = perCallSync(seconds, () => {
+    if (want('getsockopt')) res.getsockopt = perCallSync(seconds, () => {
       sink += s.getsockopt(fd, SOL_SOCKET, SO_TYPE);
     });
-    res.recvfrom_eagain = perCallSync(seconds, () => {
+    if (want('recvfrom_eagain')) res.recvfrom_eagain = perCallSync(seconds, () => {
       try {
         s.recvfrom(fd, rbuf, undefined, MSG_DONTWAIT);
         throw new Error('expected EAGAIN');
@@ -628,14 +638,14 @@ const percall = {
         if (err.code !== 'EAGAIN') throw err;
       }
     });
-    res.sendto_recvfrom = perCallSync(seconds, () => {
+    if (want('sendto_recvfrom')) res.sendto_recvfrom = perCallSync(seconds, () => {
       s.sendto(fd, buf, undefined, 0, self);
       sink += s.recvfrom(fd, rbuf).bytes;
     });
     // The allocation-free form: the address encoded once, the sender read into a reused holder.
     const selfBinary = s.encodeSockaddr(self);
     const from = s.sockaddrHolder();
-    res.sendto_recvfrom_binary = perCallSync(seconds, () => {
+    if (want('sendto_recvfrom_binary')) res.sendto_recvfrom_binary = perCallSync(seconds, () => {
       s.sendto(fd, buf, undefined, 0, selfBinary);
       sink += s.recvfromInto(fd, rbuf, undefined, 0, from);
     });
@@ -644,14 +654,15 @@ const percall = {
     const c = udpSocket();
     s.bind(c, loopback(0));
     s.connect(c, s.getsockname(c));
-    res.send_recv = perCallSync(seconds, () => {
+    if (want('send_recv')) res.send_recv = perCallSync(seconds, () => {
       s.send(c, buf);
       sink += s.recv(c, rbuf);
     });
-    res.sendto_recv = perCallSync(seconds, () => {
+    if (want('sendto_recv')) res.sendto_recv = perCallSync(seconds, () => {
       s.sendto(fd, buf, undefined, 0, self);
       sink += s.recv(fd, rbuf);
     });
+    s.close(c);
     if (sink < 0) console.error(sink);
     return res;
   },
@@ -667,15 +678,33 @@ const percall = {
       }),
     };
   },
-  async batched(seconds) {
+  async batched(seconds, only) {
+    const want = (op) => only === undefined || only === op;
     const { fd, self } = selfSocket();
     const buf = Buffer.alloc(SIZE, 2);
+    // A reusable MMsgBatch each way: 64 datagrams to itself, then the 64 back (a short read is topped up).
+    const tx = new s.MMsgBatch(BATCH, SIZE, { addresses: true });
+    for (let i = 0; i < BATCH; i++) tx.set(i, buf, self);
+    const rx = new s.MMsgBatch(BATCH, 2048);
+    // The array form too, for comparison: { buf, addr } objects and views converted on every call.
     const msgs = Array.from({ length: BATCH }, () => ({ buf, addr: self }));
     const big = Buffer.alloc(BATCH * 2048);
     const bufs = Array.from({ length: BATCH }, (_, i) => big.subarray(i * 2048, (i + 1) * 2048));
     const lengths = new Uint32Array(BATCH);
-    return {
-      sendmmsg_recvmmsg: perCallSync(
+    const res = {};
+    if (want('sendmmsg_recvmmsg')) {
+      res.sendmmsg_recvmmsg = perCallSync(
+        seconds,
+        () => {
+          if (s.sendmmsg(fd, tx) !== BATCH) throw new Error('short sendmmsg');
+          let got = 0;
+          while (got < BATCH) got += s.recvmmsgInto(fd, rx, { start: got });
+        },
+        BATCH,
+      );
+    }
+    if (want('sendmmsg_recvmmsg_arrays')) {
+      res.sendmmsg_recvmmsg_arrays = perCallSync(
         seconds,
         () => {
           if (s.sendmmsg(fd, msgs) !== BATCH) throw new Error('short sendmmsg');
@@ -683,8 +712,9 @@ const percall = {
           while (got < BATCH) got += s.recvmmsgInto(fd, got === 0 ? bufs : bufs.slice(got), lengths);
         },
         BATCH,
-      ),
-    };
+      );
+    }
+    return res;
   },
 };
 
@@ -792,7 +822,7 @@ async function main() {
       result = await tcpRecv[impl](a[0], a[1]);
       break;
     case 'percall':
-      result = await percall[impl](a[0]);
+      result = await percall[impl](a[0], rest[1] || undefined);
       break;
     case 'memory':
       result = await memory(a[0], a[1]);

@@ -13,6 +13,13 @@ const node = (ctx, ...args) => [process.execPath, [client, ...args.map(String)]]
 const py = (ctx, ...args) => (ctx.python ? [ctx.python, [peerPy, ...args.map(String)]] : null);
 const c = (ctx, bin, ...args) => [ctx.bins[bin], args.map(String)];
 
+/**
+ * A per-call row whose operations each run in a fresh client process, as a JMH fork would: one
+ * operation's JIT feedback (an address object's shape, a caught exception) and code layout then
+ * cannot bleed into the next one's measurement.
+ */
+const isolated = (impl, ops) => Object.assign((ctx, op) => node(ctx, 'percall', impl, ctx.percallSeconds, op ?? ''), { ops });
+
 /** A child's hard timeout: generous against the work it was given, so only a hang trips it. */
 const limit = (ctx, seconds) => Math.round((seconds * 4 + 20) * 1000);
 
@@ -102,7 +109,8 @@ export const workloads = [
     },
     notes: [
       'binary = the address converted once with encodeSockaddr (the documented hot-loop form);',
-      'batched = sendmmsg of 64 { buf, addr } per call; the two "connected" rows (send(buf) / sendmmsg of 64 bare views) show what the per-datagram address costs;',
+      'batched = sendmmsg of an array of 64 { buf, addr } per call; batched binary = sendmmsg of a reusable MMsgBatch of 64 slots with binary addresses;',
+      'the two "connected" rows (dgram connected / an MMsgBatch without addresses on a connected socket) show what the per-datagram address costs;',
       'CPU ns/msg = the sender\'s own CPU time (user + system) per datagram sent: what the rate would be on an otherwise idle CPU.',
     ],
     metrics: [
@@ -141,7 +149,7 @@ export const workloads = [
     notes: [
       'sender: bench/bin/client udp-blast (C, --flood-sender sendmmsg|sendto, 64 per sendmmsg), N datagrams (--flood-count), on the other CPU; loss = 1 - received/sent;',
       'receivers: C/Python/sockfd sync = blocking recvfrom loop; sockfd promises = await recvfrom loop;',
-      'sockfd batched = watch(fd, POLLIN) + recvmmsgInto(64) until EAGAIN or a short batch; batched blocking = recvmmsgInto(64, MSG_WAITFORONE) loop;',
+      'sockfd batched = watch(fd, POLLIN) + recvmmsgInto(an MMsgBatch of 64) until EAGAIN or a short batch; batched blocking = the same MMsgBatch, MSG_WAITFORONE loop;',
       'CPU ns/msg = the receiver\'s CPU time per datagram received (from its first datagram on): its cost, independent of how much CPU it was given.',
     ],
     metrics: [
@@ -208,20 +216,21 @@ export const workloads = [
   rrWorkload('tcp', '4b', 'split'),
   {
     name: 'percall',
-    title: '(5) per-call overhead in one process (ns per call; pairs and batches per datagram), UDP socket talking to its own address',
+    title: '(5) per-call overhead (ns per call; pairs and batches per datagram), a UDP socket talking to its own address; each sockfd operation in a fresh process',
     transpose: true,
     unit: 'ns per call',
     rows: {
       C: (ctx) => c(ctx, 'percall', ctx.percallSeconds),
       Python: (ctx) => py(ctx, 'percall', ctx.percallSeconds),
-      'sockfd sync': (ctx) => node(ctx, 'percall', 'sync', ctx.percallSeconds),
+      'sockfd sync': isolated('sync', ['getsockopt', 'recvfrom_eagain', 'sendto_recvfrom', 'sendto_recvfrom_binary', 'send_recv', 'sendto_recv']),
       'sockfd promises': (ctx) => node(ctx, 'percall', 'promises', ctx.percallSeconds),
-      'sockfd batched': (ctx) => node(ctx, 'percall', 'batched', ctx.percallSeconds),
+      'sockfd batched': isolated('batched', ['sendmmsg_recvmmsg', 'sendmmsg_recvmmsg_arrays']),
     },
     notes: [
       'getsockopt = SOL_SOCKET/SO_TYPE; recvfrom EAGAIN = recvfrom(MSG_DONTWAIT) on an empty socket (sockfd throws a SystemError, caught);',
       'sendto+recvfrom = one 64-byte datagram to itself and back (per pair); send+recv = the same on a connected socket (no address in or out);',
-      'sendto+recv = an address in, none out; sendmmsg+recvmmsg = 64 datagrams per call, per datagram (sockfd: recvmmsgInto).',
+      'sendto+recv = an address in, none out; sendmmsg+recvmmsg = 64 datagrams per call, per datagram (sockfd: a reusable MMsgBatch each way;',
+      '"arrays" = the same with an array of { buf, addr } and an array of views, converted on every call).',
     ],
     metrics: [
       { key: 'getsockopt', label: 'getsockopt', ratio: true },
@@ -231,10 +240,14 @@ export const workloads = [
       { key: 'send_recv', label: 'send+recv', ratio: true },
       { key: 'sendto_recv', label: 'sendto+recv', ratio: true },
       { key: 'sendmmsg_recvmmsg', label: 'sendmmsg+recvmmsg', ratio: true },
+      { key: 'sendmmsg_recvmmsg_arrays', label: 'sendmmsg+recvmmsg (arrays)', ratio: true },
     ],
     baselines: { C: 'C' },
     async rep(ctx, row) {
-      return runClient(...row(ctx), limit(ctx, ctx.percallSeconds * 6));
+      if (!row.ops) return runClient(...row(ctx), limit(ctx, ctx.percallSeconds * 6));
+      const out = {};
+      for (const op of row.ops) Object.assign(out, await runClient(...row(ctx, op), limit(ctx, ctx.percallSeconds * 3)));
+      return out;
     },
   },
   {

@@ -29,7 +29,6 @@ import {
   MSG_DONTWAIT,
   MSG_TRUNC,
   MSG_WAITFORONE,
-  POLLIN,
   SOCKADDR_BINARY_SIZE,
   SOCK_DGRAM,
   SOL_SOCKET,
@@ -41,7 +40,6 @@ import {
   decodeSockaddr,
   encodeSockaddr,
   getsockname,
-  poll,
   recvfrom,
   recvmmsgInto,
   sendmmsg,
@@ -51,7 +49,8 @@ import {
   type SockAddr,
 } from '../src/index.js';
 import * as promises from '../src/promises.js';
-import { thrown } from './helpers/expect.js';
+import { expectNothingQueued, thrown, waitReadable } from './helpers/expect.js';
+import { DIST_INDEX, DIST_PROMISES, message } from './helpers/workers.js';
 import { checkFdLeaks, openFds, ownFds } from './helpers/fds.js';
 
 checkFdLeaks();
@@ -102,20 +101,7 @@ function portOf(fd: number): number {
   return (getsockname(fd) as { port: number }).port;
 }
 
-/** Fails unless `fd` is readable within `ms`. */
-function waitReadable(fd: number, ms = 2000): void {
-  const [r] = poll([{ fd, events: POLLIN }], ms);
-  expect(r!.revents & POLLIN, `fd ${fd} not readable within ${ms} ms`).not.toBe(0);
-}
 
-/** Expects nothing queued on `fd`: not readable within 50 ms, and a non-blocking read is EAGAIN. */
-function expectNothingQueued(fd: number): void {
-  const [r] = poll([{ fd, events: POLLIN }], 50);
-  expect(r!.revents).toBe(0);
-  const err = thrown(() => recvfrom(fd, Buffer.alloc(64), undefined, MSG_DONTWAIT));
-  expect(err).toBeInstanceOf(SystemError);
-  expect((err as SystemError).code).toBe('EAGAIN');
-}
 
 /** Every datagram queued on `fd` right now (after waiting up to 2 s for the first), as latin1. */
 function drain(fd: number, max = 64): string[] {
@@ -1027,21 +1013,7 @@ describe('promises.recvmmsgInto(fd, batch)', () => {
 // Worker threads. Workers load the compiled package (dist/); the main thread uses src/ through
 // vitest. Both load the same native addon file.
 
-const DIST_INDEX = '/work/main/dist/cjs/index.js';
-const DIST_PROMISES = '/work/main/dist/cjs/promises.js';
-const WAIT_MS = 5000;
 
-async function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** A worker running `body` (CommonJS, with `s` = sockfd and `p` = sockfd/promises in scope). */
 function spawnWorker(body: string, workerData?: unknown): Worker {
@@ -1062,40 +1034,6 @@ function spawnWorker(body: string, workerData?: unknown): Worker {
   return w;
 }
 
-/** The next message from `w` that has key `key`; rejects on a worker error, an error report or exit. */
-function message<M extends object>(w: Worker, key: string, what: string, ms = WAIT_MS): Promise<M> {
-  return within(
-    new Promise<M>((resolve, reject) => {
-      const cleanup = (): void => {
-        w.off('message', onMessage);
-        w.off('error', onError);
-        w.off('exit', onExit);
-      };
-      const onMessage = (m: Record<string, unknown>): void => {
-        if (typeof m.error === 'string') {
-          cleanup();
-          reject(new Error(`worker reported: ${m.error}`));
-        } else if (key in m) {
-          cleanup();
-          resolve(m as M);
-        }
-      };
-      const onError = (err: Error): void => {
-        cleanup();
-        reject(err);
-      };
-      const onExit = (code: number): void => {
-        cleanup();
-        reject(new Error(`worker exited (${code}) before sending '${key}'`));
-      };
-      w.on('message', onMessage);
-      w.on('error', onError);
-      w.on('exit', onExit);
-    }),
-    what,
-    ms,
-  );
-}
 
 // One round trip through a batch per round, checked byte for byte: `slots` datagrams of varying
 // lengths sent with sendmmsg(batch) on a connected socket and taken back with recvmmsgInto(batch).

@@ -34,6 +34,7 @@ import {
   type SockAddrIn,
 } from '../src/index.js';
 import * as p from '../src/promises.js';
+import { within } from './helpers/async.js';
 import { checkFdLeaks, fdTarget } from './helpers/fds.js';
 
 checkFdLeaks();
@@ -105,18 +106,6 @@ async function closeHandle(h: net.Server | net.Socket | dgram.Socket): Promise<v
   }
 }
 
-/** `promise`, or a rejection naming `what` after 5 s. */
-async function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function thrown(fn: () => unknown): Error & { code?: string } {
   try {

@@ -9,23 +9,19 @@
 import { execFile } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import * as os from 'node:os';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AF_INET,
   MSG_DONTWAIT,
   MSG_TRUNC,
   MSG_WAITFORONE,
-  POLLIN,
   SOCK_DGRAM,
   SOL_SOCKET,
   SO_RCVTIMEO,
   SystemError,
   bind,
-  close,
   connect,
   getsockname,
-  poll,
-  recvfrom,
   recvmmsg,
   recvmmsgInto,
   sendmmsg,
@@ -36,7 +32,7 @@ import {
   type SockAddr,
 } from '../src/index.js';
 import * as promises from '../src/promises.js';
-import { thrown } from './helpers/expect.js';
+import { expectNothingQueued, thrown, waitReadable } from './helpers/expect.js';
 import { checkFdLeaks, ownFds } from './helpers/fds.js';
 
 checkFdLeaks();
@@ -66,20 +62,7 @@ function udp(): number {
   return fd;
 }
 
-/** Fails unless `fd` is readable within 2 s. */
-function waitReadable(fd: number): void {
-  const [r] = poll([{ fd, events: POLLIN }], 2000);
-  expect(r!.revents & POLLIN, `fd ${fd} not readable within 2 s`).not.toBe(0);
-}
 
-/** Expects nothing to arrive on `fd`: not readable within 50 ms, and a non-blocking read is EAGAIN. */
-function expectNothingQueued(fd: number): void {
-  const [r] = poll([{ fd, events: POLLIN }], 50);
-  expect(r!.revents).toBe(0);
-  const err = thrown(() => recvfrom(fd, Buffer.alloc(64), undefined, MSG_DONTWAIT));
-  expect(err).toBeInstanceOf(SystemError);
-  expect((err as SystemError).code).toBe('EAGAIN');
-}
 
 function views(n: number, size = 64): Buffer[] {
   return Array.from({ length: n }, () => Buffer.alloc(size));

@@ -18,7 +18,6 @@ import {
   MSG_DONTWAIT,
   SOCK_DGRAM,
   SOCK_STREAM,
-  bind,
   close,
   getsockname,
   sendto,
@@ -27,12 +26,12 @@ import {
   type SockAddrIn,
 } from '../src/index.js';
 import * as p from '../src/promises.js';
+import { within } from './helpers/async.js';
+import { DIST_INDEX, DIST_PROMISES, message } from './helpers/workers.js';
 import { checkFdLeaks, fdTarget } from './helpers/fds.js';
 
 checkFdLeaks();
 
-const DIST_INDEX = '/work/main/dist/cjs/index.js';
-const DIST_PROMISES = '/work/main/dist/cjs/promises.js';
 const LOOPBACK = '127.0.0.1';
 const WAIT_MS = 5000;
 const T = { timeout: WAIT_MS };
@@ -68,18 +67,6 @@ afterEach(async () => {
   owned.clear();
 });
 
-/** `promise`, or a rejection naming `what` after 5 s. */
-async function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** A worker running `body` (CommonJS, with `s` = sockfd and `p` = sockfd/promises in scope). */
 function spawn(body: string, workerData?: unknown): Worker {
@@ -97,39 +84,6 @@ function spawn(body: string, workerData?: unknown): Worker {
   return w;
 }
 
-/** The next message from `w` that has key `key`; rejects on a worker error, an error report or exit. */
-function message<M extends object>(w: Worker, key: string, what: string): Promise<M> {
-  return within(
-    new Promise<M>((resolve, reject) => {
-      const cleanup = (): void => {
-        w.off('message', onMessage);
-        w.off('error', onError);
-        w.off('exit', onExit);
-      };
-      const onMessage = (m: Record<string, unknown>): void => {
-        if (typeof m.error === 'string') {
-          cleanup();
-          reject(new Error(`worker reported: ${m.error}`));
-        } else if (key in m) {
-          cleanup();
-          resolve(m as M);
-        }
-      };
-      const onError = (err: Error): void => {
-        cleanup();
-        reject(err);
-      };
-      const onExit = (code: number): void => {
-        cleanup();
-        reject(new Error(`worker exited (${code}) before sending '${key}'`));
-      };
-      w.on('message', onMessage);
-      w.on('error', onError);
-      w.on('exit', onExit);
-    }),
-    what,
-  );
-}
 
 /** Terminates `w` (bounded) and returns its exit code. */
 async function terminate(w: Worker): Promise<number> {

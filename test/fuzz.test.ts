@@ -690,6 +690,37 @@ function messagesArg(depth = 0): Arg {
   }
 }
 
+/**
+ * An MMsgBatch, usually a sound one (loopback addresses only: the bytes of an address are never
+ * fuzzed, so nothing can leave the host), sometimes tampered with after construction: lengths beyond
+ * the slot, bogus address lengths, arrays swapped for short, detached or resizable ones.
+ */
+function batchArg(): Arg {
+  const slots = pick([1, 2, 4, 64]);
+  const size = pick([1, 8, 64, 2048]);
+  const addresses = chance(0.6);
+  const b = new sockfd.MMsgBatch(slots, size, { addresses });
+  for (let i = 0; i < slots; i++) {
+    b.lengths[i] = int(size + 1);
+    if (addresses && chance(0.8)) b.setAddress(i, pick([{ family: AF_INET, address: '127.0.0.1', port: pool.udp4Port }, { family: AF_INET6, address: '::1', port: pool.udp6Port }]));
+  }
+  const d = `MMsgBatch(${slots}, ${size}${addresses ? ', addresses' : ''})`;
+  const mutable = b as unknown as Record<string, unknown>;
+  switch (int(12)) {
+    case 0: b.lengths[int(slots)] = pick([size + 1, 2 ** 31, 2 ** 32 - 1]); return A(b, `${d} with a length beyond its slot`);
+    case 1:
+      if (addresses) new DataView(b.addresses!.buffer).setUint32(int(slots) * 132, pick([1, 3, 129, 2 ** 31, 2 ** 32 - 1]), endianness() === 'LE');
+      return A(b, `${d} with a bogus address length`);
+    case 2: mutable.data = b.data.subarray(0, Math.max(0, b.data.length - 1)); return A(b, `${d} whose data is one byte short`);
+    case 3: mutable.lengths = new Uint32Array(0); return A(b, `${d} with empty lengths`);
+    case 4: mutable.data = detachedView; return A(b, `${d} with detached data`);
+    case 5: mutable.data = new Uint8Array(ctx.rab); return A(b, `${d} whose data is the call's resizable ArrayBuffer`);
+    case 6: if (addresses) mutable.addresses = new Uint8Array(10); return A(b, `${d} with a short address array`);
+    case 7: mutable.size = pick([0, -1, 1.5, 2 ** 31]); return A(b, `${d} with a bad size`);
+    default: return A(b, d);
+  }
+}
+
 const FLAGS = [0, ...ks('MSG_DONTWAIT', 'MSG_PEEK', 'MSG_TRUNC', 'MSG_OOB', 'MSG_ERRQUEUE', 'MSG_WAITFORONE', 'MSG_MORE', 'MSG_CTRUNC', 'MSG_EOR'), k('MSG_PEEK') | k('MSG_TRUNC'), k('MSG_WAITALL') | k('MSG_DONTWAIT'), 0x7fffffff, -1];
 const LEVELS = [SOL_SOCKET, ...ks('IPPROTO_IP', 'IPPROTO_IPV6', 'IPPROTO_TCP', 'IPPROTO_UDP', 'SOL_PACKET'), 0, -1, 2 ** 31 - 1];
 const OPTNAMES = ks(
@@ -736,9 +767,12 @@ function byName(fn: string, param: string): Arg | undefined {
     case 'domain': case 'af': return n(pick([AF_INET, AF_INET6, AF_UNIX, k('AF_NETLINK'), 0, -1, 9999]));
     case 'type': return n(pick([SOCK_STREAM, SOCK_DGRAM, k('SOCK_SEQPACKET'), SOCK_DGRAM | k('SOCK_NONBLOCK'), 99]));
     case 'protocol': return n(pick([0, 6, 17, 1, -1, 256]));
-    case 'buffers': return buffersArg();
+    case 'buffers': return chance(0.3) ? batchArg() : buffersArg();
+    case 'batch': return batchArg();
+    case 'start': return n(pick([0, 1, 2, 63, 64, 65, -1, 1.5]));
+    case 'count': return chance(0.3) ? A(undefined, 'undefined') : n(pick([0, 1, 2, 64, 65, 1024, 1025, -1]));
     case 'options': case 'wait': return optionsArg();
-    case 'messages': return messagesArg();
+    case 'messages': return chance(0.3) ? batchArg() : messagesArg();
     case 'lengths': return pick([A(new Uint32Array(4), 'Uint32Array(4)'), A(new Uint32Array(0), 'Uint32Array(0)'), A(new Int32Array(4), 'Int32Array(4)'), A(new Uint32Array(2000), 'Uint32Array(2000)')]);
     case 'program': return bpfArg();
     case 'events': return n(pick([sockfd.POLLIN, sockfd.POLLOUT, sockfd.POLLIN | sockfd.POLLOUT, sockfd.POLLPRI, sockfd.POLLRDHUP, 0, sockfd.POLLERR, -1]));
@@ -1079,7 +1113,7 @@ describe(`fuzzing every export of sockfd and sockfd/promises (seed ${SEED}, ${CA
       expect(names).toContain(n);
     }
     expect(asyncTargets.filter((t) => t.async).map((t) => t.name).sort()).toEqual(
-      ['accept', 'connect', 'read', 'recv', 'recvfrom', 'recvmmsg', 'recvmsg', 'send', 'sendmmsg', 'sendmsg', 'sendto', 'write'].sort(),
+      ['accept', 'connect', 'read', 'recv', 'recvfrom', 'recvmmsg', 'recvmmsgInto', 'recvmsg', 'send', 'sendmmsg', 'sendmsg', 'sendto', 'write'].sort(),
     );
     expect(asyncTargets.filter((t) => !t.async).map((t) => t.name)).toEqual(['close']);
     expect(syncTargets.find((t) => t.name === 'recv')?.params).toEqual(['fd', 'buf', 'length', 'flags']);

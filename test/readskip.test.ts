@@ -40,6 +40,7 @@ import {
   type SockAddrIn,
 } from '../src/index.js';
 import * as p from '../src/promises.js';
+import { within } from './helpers/async.js';
 import { checkFdLeaks, ownFds } from './helpers/fds.js';
 import { waitFor } from './helpers/expect.js';
 
@@ -61,14 +62,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** `pr`, or a rejection if it has not settled within `ms`. */
-function within<T>(pr: Promise<T>, ms = 5000, what = 'operation'): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  return Promise.race([pr, t]).finally(() => clearTimeout(timer));
-}
 
 // ---------------------------------------------------------------------------------------------
 // The echo peer: 'e:<text>' comes back as '<text>'; 'b:<n>:<tag>' makes it send n datagrams
@@ -87,7 +80,7 @@ interface Peer {
 const peers = new Set<dgram.Socket>();
 
 afterEach(async () => {
-  for (const s of peers) await within(new Promise<void>((resolve) => s.close(() => resolve())), 2000, 'dgram close');
+  for (const s of peers) await within(new Promise<void>((resolve) => s.close(() => resolve())), 'dgram close', 2000);
   peers.clear();
 });
 
@@ -118,7 +111,7 @@ async function echoPeer(): Promise<Peer> {
       peer.bursts++;
     }
   });
-  await within(new Promise<void>((resolve) => sock.bind(0, LOOPBACK, resolve)), 2000, 'dgram bind');
+  await within(new Promise<void>((resolve) => sock.bind(0, LOOPBACK, resolve)), 'dgram bind', 2000);
   peer.port = sock.address().port;
   return peer;
 }
@@ -136,8 +129,8 @@ async function roundTrips(fd: number, n: number, tag = 'rt'): Promise<void> {
   const buf = Buffer.alloc(256);
   for (let i = 0; i < n; i++) {
     const msg = `${tag}-${i}`;
-    await within(p.send(fd, Buffer.from('e:' + msg, 'latin1')), 2000, 'send');
-    const bytes = await within(p.recv(fd, buf), 2000, `recv of round trip ${i}`);
+    await within(p.send(fd, Buffer.from('e:' + msg, 'latin1')), 'send', 2000);
+    const bytes = await within(p.recv(fd, buf), `recv of round trip ${i}`, 2000);
     expect(buf.toString('latin1', 0, bytes)).toBe(msg);
   }
 }
@@ -145,13 +138,13 @@ async function roundTrips(fd: number, n: number, tag = 'rt'): Promise<void> {
 /** Has the peer send `n` datagrams and waits until they are in `fd`'s receive queue. */
 async function queueBurst(fd: number, peer: Peer, n: number, tag: string): Promise<void> {
   const before = peer.bursts;
-  await within(p.send(fd, Buffer.from(`b:${n}:${tag}`, 'latin1')), 2000, 'send');
+  await within(p.send(fd, Buffer.from(`b:${n}:${tag}`, 'latin1')), 'send', 2000);
   const deadline = Date.now() + 2000;
   while (peer.bursts === before) {
     if (Date.now() > deadline) throw new Error('the peer did not get the burst request within 2 s');
     await sleep(1);
   }
-  await within(peer.sent, 2000, 'the burst');
+  await within(peer.sent, 'the burst', 2000);
   waitFor(fd, POLLIN);
   expect(ioctl(fd, FIONREAD), 'the first datagram of the burst is queued').toBe(payload(tag, 0).length);
   await sleep(5); // loopback delivery runs in softirq context: let it finish under load
@@ -171,7 +164,7 @@ async function timedRead<T>(read: () => Promise<T>, ms = 2000): Promise<{ value:
   });
   for (let i = 0; i < TURNS; i++) await Promise.resolve();
   const immediate = settled;
-  return { value: await within(pr, ms, 'read'), immediate };
+  return { value: await within(pr, 'read', ms), immediate };
 }
 
 function nothingQueued(fd: number): boolean {
@@ -223,7 +216,7 @@ describe('reads in skip mode', () => {
     const fd = connectedUdp(peer);
     await roundTrips(fd, ROUND_TRIPS);
     const buf = Buffer.alloc(64);
-    const pending = within(p.recv(fd, buf), 2000, 'recv');
+    const pending = within(p.recv(fd, buf), 'recv', 2000);
     await sleep(20);
     peer.sock.send('late', (getsockname(fd) as SockAddrIn).port, LOOPBACK);
     const bytes = await pending;
@@ -285,6 +278,7 @@ describe('reads with a timeout in skip mode', () => {
         () => new Error('resolved'),
         (e: unknown) => e as Error & { code?: string },
       ),
+      'recv with a timeout',
       2000,
     );
     expect((err as Error & { code?: string }).code).toBe('ETIMEDOUT');
@@ -313,8 +307,8 @@ describe('probing ends skip mode', () => {
           }
         }
       })(),
-      15_000,
       'streaming 500 datagrams',
+      15_000,
     );
     expect(immediate).toHaveLength(500);
     expect(Date.now() - started).toBeLessThan(15_000);

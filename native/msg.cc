@@ -200,7 +200,6 @@ Napi::Value SendMMsg(const Napi::CallbackInfo& info) {
   std::vector<iovec> iov;
   Views(buffers, "buffers", &iov);
   std::vector<mmsghdr> msgs(iov.size());
-  std::memset(msgs.data(), 0, msgs.size() * sizeof(mmsghdr));
   for (size_t i = 0; i < msgs.size(); i++) {
     msgs[i].msg_hdr.msg_iov = &iov[i];
     msgs[i].msg_hdr.msg_iovlen = 1;
@@ -236,7 +235,6 @@ Napi::Value RecvMMsg(const Napi::CallbackInfo& info) {
   Views(buffers, "buffers", &iov);
   std::vector<mmsghdr> msgs(iov.size());
   std::vector<sockaddr_storage> addrs(wantAddresses ? iov.size() : 0);
-  std::memset(msgs.data(), 0, msgs.size() * sizeof(mmsghdr));
   for (size_t i = 0; i < msgs.size(); i++) {
     msgs[i].msg_hdr.msg_iov = &iov[i];
     msgs[i].msg_hdr.msg_iovlen = 1;

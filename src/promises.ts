@@ -37,7 +37,7 @@ import {
   type SendMsgOptions,
   type RecvMMsgBatchOptions,
 } from './msg.js';
-import { type MMsgBatch, batchRange, isBatch, recvBatch } from './batch.js';
+import { type MMsgBatch, batchRange, isBatch, recvBatch, sendBatch } from './batch.js';
 import type { AnySockAddr } from './sockaddr.js';
 import { getsockopt } from './sockopt.js';
 import { existingFdState, tryFdState, watchError, type Waiter } from './watcher.js';
@@ -480,12 +480,38 @@ export function recvmsg(
 }
 
 /** Sends several datagrams, waiting for room; corresponds to `sendmmsg(2)` with MSG_DONTWAIT added. */
-export function sendmmsg(fd: number, messages: readonly MMsg[], flags = 0, wait?: WaitOptions): Promise<number> {
+export function sendmmsg(fd: number, messages: readonly MMsg[], flags?: number, wait?: WaitOptions): Promise<number>;
+/**
+ * Sends slots `[start, start + count)` of a reusable MMsgBatch, waiting for room; the sync
+ * `sendmmsg(fd, batch, flags, count, start)` with MSG_DONTWAIT added. Resolves with how many were
+ * sent (at least one; send the rest with `start` moved on).
+ */
+export function sendmmsg(fd: number, batch: MMsgBatch, flags?: number, count?: number, start?: number, wait?: WaitOptions): Promise<number>;
+export function sendmmsg(
+  fd: number,
+  messages: readonly MMsg[] | MMsgBatch,
+  flags = 0,
+  countOrWait?: number | WaitOptions,
+  start?: number,
+  wait?: WaitOptions,
+): Promise<number> {
+  if (isBatch(messages)) {
+    const batch = messages;
+    const count = isOptions(countOrWait) ? undefined : countOrWait;
+    if (isOptions(countOrWait)) wait = countOrWait;
+    return withDontwait<number>(fd, true, 'sendmmsg', () => {
+      const f = dontwait(flags);
+      const first = start ?? 0;
+      const n = batchRange(batch, first, count);
+      return () => sendBatch(fd, batch, f, first, n);
+    }, wait);
+  }
+  const options = countOrWait as WaitOptions | undefined;
   return withDontwait<number>(fd, true, 'sendmmsg', () => {
     const [buffers, addrs] = splitMMsg(messages);
     const f = dontwait(flags);
     return () => native.sendmmsg(fd, buffers, addrs, f);
-  }, wait);
+  }, options);
 }
 
 /**

@@ -906,6 +906,34 @@ describe('recvmmsgInto(fd, batch)', () => {
   });
 });
 
+describe('promises.sendmmsg(fd, batch)', () => {
+  it('sends slots [start, start + count) to a dgram peer, with the wait options in place of count', async () => {
+    const fd = udp();
+    const peer = await dgramPeer();
+    const batch = new MMsgBatch(4, 16, { addresses: true });
+    for (let i = 0; i < 4; i++) batch.set(i, Buffer.from(`p${i}`), peer.address);
+    expect(await promises.sendmmsg(fd, batch, 0, 2, 1)).toBe(2);
+    expect(await promises.sendmmsg(fd, batch, 0, { timeout: 1000 })).toBe(4);
+    await peer.received(6);
+    expect(peer.got.map((g) => g.data.toString())).toEqual(['p1', 'p2', 'p0', 'p1', 'p2', 'p3']);
+    expect(new Set(peer.got.map((g) => g.port))).toEqual(new Set([portOf(fd)]));
+  });
+
+  it('rejects (never throws) a range beyond the batch, a length beyond its slot, and a non-batch', async () => {
+    const fd = udp();
+    const peer = await dgramPeer();
+    const batch = new MMsgBatch(2, 8, { addresses: true });
+    batch.set(0, Buffer.from('a'), peer.address);
+    batch.set(1, Buffer.from('b'), peer.address);
+    const range = promises.sendmmsg(fd, batch, 0, 3);
+    await expect(range).rejects.toMatchObject({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+    batch.lengths[1] = 9;
+    await expect(promises.sendmmsg(fd, batch)).rejects.toBeInstanceOf(RangeError);
+    await expect(promises.sendmmsg(fd, 'batch' as unknown as MMsgBatch)).rejects.toBeInstanceOf(TypeError);
+    await peer.nothing();
+  });
+});
+
 describe('promises.recvmmsgInto(fd, batch)', () => {
   it('waits for a datagram a dgram socket sends later and resolves with the count', async () => {
     const fd = udp();

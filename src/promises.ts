@@ -180,13 +180,8 @@ function operate<T>(
         if (r !== AGAIN) return Promise.resolve(r);
       }
     } else if (!state.busy(writable)) {
-      // A read may skip its first try when reads on this fd keep finding nothing (FdState.tryRead);
-      // never one with a timeout, which must not expire while data sits in the queue.
-      if (writable || timeout !== undefined || state.tryRead()) {
-        const r = attempt();
-        if (!writable) state.readTried(r !== AGAIN);
-        if (r !== AGAIN) return Promise.resolve(r);
-      }
+      const r = attempt();
+      if (r !== AGAIN) return Promise.resolve(r);
     }
     const fdstate = state;
     return new Promise<T>((resolve, reject) => {

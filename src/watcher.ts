@@ -208,33 +208,7 @@ export class FdState {
   busy(writable: boolean): boolean {
     return (writable ? this.writers : this.readers).length > 0;
   }
-
-  // Optimistic reads: a read first tries the call at once, which costs a system call that finds
-  // nothing when the data is not there yet. In a request/response loop it never is (the answer
-  // comes after the request, from a peer that has not run yet), so after MISS_LIMIT such misses in a
-  // row a read goes straight to waiting on the watcher, which reports at once if data is already
-  // queued; every PROBE_EVERY-th read still tries first, and one hit ends the skipping.
-  private readMisses = 0;
-  private skipped = 0;
-
-  /** Whether a read (not queued behind others) should try its call before waiting. */
-  tryRead(): boolean {
-    if (this.readMisses < MISS_LIMIT) return true;
-    if (++this.skipped < PROBE_EVERY) return false;
-    this.skipped = 0;
-    return true;
-  }
-
-  /** Records whether a read's first try found data. */
-  readTried(hit: boolean): void {
-    this.readMisses = hit ? 0 : this.readMisses + 1;
-  }
 }
-
-/** Misses in a row after which reads stop trying before they wait (see FdState.tryRead). */
-const MISS_LIMIT = 4;
-/** While skipping, one read in this many still tries first. */
-const PROBE_EVERY = 16;
 
 const states = new Map<number, FdState>();
 

@@ -278,7 +278,7 @@ struct Packed {
 };
 
 // (fd, data, size, lengths, addrs, start, count, flags): everything checked, the views last.
-Packed ToPacked(const Napi::CallbackInfo& info) {
+__attribute__((hot)) Packed ToPacked(const Napi::CallbackInfo& info) {
   Packed p;
   p.fd = ArgFd(info, 0);
   p.size = static_cast<size_t>(ToInteger(info[2], "size", 1, INT32_MAX));
@@ -289,13 +289,14 @@ Packed ToPacked(const Napi::CallbackInfo& info) {
   p.lengths = ToView(info[3], "lengths");
   p.hasAddrs = AsView(info[4], &p.addrs);
   if (!p.hasAddrs && !info[4].IsUndefined()) ThrowNotView(info[4], "addrs");
-  size_t end = p.start + p.count;  // both below 2**31: no overflow in size_t, nor in the products below
+  // Each bound is checked by division, never by a product that could wrap a 32-bit size_t.
+  size_t end = p.start + p.count;  // below 2**31 + 1024: no overflow
   if (p.data.length / p.size < end) {
     ThrowRangeError(info.Env(), "The batch has " + std::to_string(p.data.length / p.size) + " slots of " + std::to_string(p.size) +
                                     " bytes; slots up to " + std::to_string(end) + " were asked for");
   }
-  if (p.lengths.length < end * sizeof(uint32_t)) ThrowRangeError(info.Env(), "The \"lengths\" argument must hold one uint32 per slot (" + std::to_string(end) + ")");
-  if (p.hasAddrs && p.addrs.length < end * kSockaddrBinarySize) {
+  if (p.lengths.length / sizeof(uint32_t) < end) ThrowRangeError(info.Env(), "The \"lengths\" argument must hold one uint32 per slot (" + std::to_string(end) + ")");
+  if (p.hasAddrs && p.addrs.length / kSockaddrBinarySize < end) {
     ThrowRangeError(info.Env(), "The \"addrs\" argument must hold one binary sockaddr per slot (" + std::to_string(end) + ")");
   }
   return p;
@@ -316,7 +317,7 @@ thread_local std::vector<iovec> tIov;
 // Fills tMsgs/tIov for the slots; `sending` takes each slot's length from `lengths` (checked against
 // the slot size) and its address from `addrs` (length 0 = none), else offers the whole slot and room
 // for an address.
-void Prepare(Napi::Env env, const Packed& p, bool sending) {
+__attribute__((hot)) void Prepare(Napi::Env env, const Packed& p, bool sending) {
   tMsgs.assign(p.count, mmsghdr{});
   tIov.resize(p.count);
   for (size_t k = 0; k < p.count; k++) {
@@ -366,7 +367,7 @@ Napi::Value RecvMMsgPacked(const Napi::CallbackInfo& info) {
   View msgFlags = {nullptr, 0};
   bool hasFlags = AsView(info[9], &msgFlags);
   if (!hasFlags && !info[9].IsUndefined()) ThrowNotView(info[9], "msgFlags");
-  if (hasFlags && msgFlags.length < (p.start + p.count) * sizeof(uint32_t)) {
+  if (hasFlags && msgFlags.length / sizeof(uint32_t) < p.start + p.count) {
     ThrowRangeError(info.Env(), "The \"msgFlags\" argument must hold one uint32 per slot (" + std::to_string(p.start + p.count) + ")");
   }
   Prepare(info.Env(), p, false);

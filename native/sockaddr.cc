@@ -167,12 +167,6 @@ void Set(Napi::Object obj, Key key, double value) { obj.Set(KeyOf(obj.Env(), key
 void Set(Napi::Object obj, Key key, Napi::Value value) { obj.Set(KeyOf(obj.Env(), key), value); }
 
 
-// The binary form: a length, then the sockaddr. Only the bounds are checked here; the kernel judges
-// the contents, as it does in C.
-socklen_t BinaryFromJs(Napi::Value value, const char* name, sockaddr_storage* storage) {
-  return BinaryFromView(value.Env(), ToView(value, name), name, storage);
-}
-
 }  // namespace
 
 void ThrowNotBinary(Napi::Env env, const char* name) {

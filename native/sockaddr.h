@@ -31,7 +31,8 @@ socklen_t SockaddrObjectFromJs(Napi::Value value, const char* name, sockaddr_sto
 [[noreturn]] void ThrowHolderTooSmall(Napi::Env env, size_t capacity);
 
 // The binary form in `view` copied into `storage` (the bytes past the length are zeroed); false,
-// with nothing written, when `view` is not a binary sockaddr.
+// with nothing written, when `view` is not a binary sockaddr. Only the bounds are checked here; the
+// kernel judges the contents, as it does in C.
 inline bool TryBinaryFromView(const View& view, sockaddr_storage* storage, socklen_t* out) {
   uint32_t length = 0;
   if (view.length >= 4) std::memcpy(&length, view.data, 4);

@@ -103,7 +103,9 @@ export class MMsgBatch {
     if (!ArrayBuffer.isView(bytes)) throw invalidArgType('bytes', 'an instance of Buffer, TypedArray, or DataView', bytes);
     if (bytes.byteLength > this.size) throw outOfRange('bytes.byteLength', `<= the slot size ${this.size}`, bytes.byteLength);
     const dst = addr === undefined ? undefined : this.address(i);
-    const bin = addr === undefined ? undefined : binaryOf(addr);
+    let bin = addr === undefined ? undefined : binaryOf(addr);
+    // An address that lives in this batch's data would be overwritten by the bytes: copy it first.
+    if (bin !== undefined && bin.buffer === this.data.buffer) bin = bin.slice();
     slot.set(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     this.lengths[i] = bytes.byteLength;
     if (dst !== undefined && bin !== undefined) writeAddress(dst, bin);
@@ -135,7 +137,8 @@ function binaryOf(addr: AnySockAddr): Uint8Array {
   const bin = ArrayBuffer.isView(addr) ? new Uint8Array(addr.buffer, addr.byteOffset, addr.byteLength) : encodeSockaddr(addr);
   const len = bin.byteLength >= 4 ? new DataView(bin.buffer, bin.byteOffset, 4).getUint32(0, hostLE) : 0;
   if (bin.byteLength < 4 || len < 2 || len > SOCKADDR_BINARY_SIZE - 4 || bin.byteLength < 4 + len) {
-    throw outOfRange('addr', 'a SockAddr or a binary sockaddr (4-byte length, then that many bytes)', `${bin.byteLength} bytes`);
+    const what = bin.byteLength < 4 ? `a view of ${bin.byteLength} bytes` : `length ${len} in a view of ${bin.byteLength} bytes`;
+    throw outOfRange('addr', 'a SockAddr or a binary sockaddr (a 4-byte length from 2 to 128, then that many bytes)', what);
   }
   return bin.subarray(0, 4 + len);
 }
@@ -149,7 +152,7 @@ function writeAddress(dst: Uint8Array, src: Uint8Array): void {
 /** Checks the range of slots a batch call covers; returns the count. @internal */
 export function batchRange(batch: MMsgBatch, start: number, count: number | undefined): number {
   integerIn('start', start, 0, batch.slots);
-  return integerIn('count', count ?? batch.slots - start, 0, batch.slots - start);
+  return integerIn('count', count === undefined ? batch.slots - start : count, 0, batch.slots - start);
 }
 
 /** The binding call of `sendmmsg(fd, batch, ...)`. @internal */

@@ -30,7 +30,7 @@ import {
   AF_INET,
   AF_INET6,
 } from './constants.generated.js';
-import { check, invalidArgValue, outOfRange, value } from './errors.js';
+import { check, invalidArgType, invalidArgValue, outOfRange, value } from './errors.js';
 import { inet_ntop, inet_pton } from './inet.js';
 import type { AnySockAddr, SockAddr } from './sockaddr.js';
 import { type MMsgBatch, batchRange, isBatch, recvBatch, sendBatch } from './batch.js';
@@ -446,13 +446,19 @@ export function recvmmsgInto(
   fd: number,
   buffers: readonly ArrayBufferView[] | MMsgBatch,
   lengths?: Uint32Array | RecvMMsgBatchOptions,
-  options: RecvMMsgOptions = {},
+  options?: RecvMMsgOptions,
 ): number {
   if (isBatch(buffers)) {
+    // recvmmsgInto(fd, batch, options): the options are the third argument, and there is no fourth.
+    if (lengths !== undefined && (typeof lengths !== 'object' || lengths === null || ArrayBuffer.isView(lengths))) {
+      throw invalidArgType('options', 'of type object (recvmmsgInto(fd, batch, options) takes no lengths array)', lengths);
+    }
+    if (options !== undefined) throw invalidArgValue('options', 'must be the third argument with a batch: recvmmsgInto(fd, batch, options)', options);
     const o = (lengths ?? {}) as RecvMMsgBatchOptions;
-    const start = o.start ?? 0;
+    const start = o.start === undefined ? 0 : o.start;
     return check(recvBatch(fd, buffers, o.flags ?? 0, mmsgTimeout(o.timeout), start, batchRange(buffers, start, o.count)), 'recvmmsg');
   }
   if (!(lengths instanceof Uint32Array)) throw invalidArgValue('lengths', 'must be a Uint32Array', lengths);
-  return check(native.recvmmsg(fd, buffers, options.flags ?? 0, mmsgTimeout(options.timeout), lengths, false) as number, 'recvmmsg');
+  const o = options ?? {};
+  return check(native.recvmmsg(fd, buffers, o.flags ?? 0, mmsgTimeout(o.timeout), lengths, false) as number, 'recvmmsg');
 }

@@ -479,8 +479,10 @@ export function sendmmsg(fd: number, messages: readonly MMsg[], flags?: number, 
 /**
  * Sends slots `[start, start + count)` of a reusable MMsgBatch, waiting for room; the sync
  * `sendmmsg(fd, batch, flags, count, start)` with MSG_DONTWAIT added. Resolves with how many were
- * sent (at least one; send the rest with `start` moved on).
+ * sent (at least one unless `count` is 0; send the rest with `start` moved on). The wait options may
+ * stand in place of `count` (then every slot is sent).
  */
+export function sendmmsg(fd: number, batch: MMsgBatch, flags?: number, wait?: WaitOptions): Promise<number>;
 export function sendmmsg(fd: number, batch: MMsgBatch, flags?: number, count?: number, start?: number, wait?: WaitOptions): Promise<number>;
 export function sendmmsg(
   fd: number,
@@ -496,7 +498,7 @@ export function sendmmsg(
     if (isOptions(countOrWait)) wait = countOrWait;
     return withDontwait<number>(fd, true, 'sendmmsg', () => {
       const f = dontwait(flags);
-      const first = start ?? 0;
+      const first = start === undefined ? 0 : start;
       const n = batchRange(batch, first, count);
       return () => sendBatch(fd, batch, f, first, n);
     }, wait);
@@ -527,22 +529,30 @@ export function recvmmsg(
   }, wait);
 }
 
+/** Options of `sockfd/promises` `recvmmsgInto` with a batch: which slots and flags, and the wait options. */
+export type RecvMMsgBatchWaitOptions = Omit<RecvMMsgBatchOptions, 'timeout'> & WaitOptions;
+
 /**
  * Receives datagrams into a reusable MMsgBatch, waiting for the first; corresponds to `recvmmsg(2)`
  * with MSG_DONTWAIT added, as the sync `recvmmsgInto(fd, batch, options)`: it resolves with how many
- * arrived (at least one), each slot's length in `batch.lengths`, and creates nothing per datagram.
+ * arrived (at least one unless `count` is 0), each slot's length in `batch.lengths`, and creates
+ * nothing per datagram. `signal` and `timeout` (the wait's, in ms) may be given with the other
+ * options or as a separate last argument; recvmmsg's own kernel timeout has no use here.
  * @example
  * const batch = new MMsgBatch(64, 2048);
- * for (;;) handle(batch, await recvmmsgInto(fd, batch));
+ * for (;;) handle(batch, await recvmmsgInto(fd, batch, { timeout: 5000 }));
  */
-export function recvmmsgInto(fd: number, batch: MMsgBatch, options: Omit<RecvMMsgBatchOptions, 'timeout'> = {}, wait?: WaitOptions): Promise<number> {
+export function recvmmsgInto(fd: number, batch: MMsgBatch, options: RecvMMsgBatchWaitOptions = {}, wait?: WaitOptions): Promise<number> {
+  const o: RecvMMsgBatchWaitOptions = isOptions(options) ? options : {};
+  const w = wait ?? (o.signal !== undefined || o.timeout !== undefined ? { signal: o.signal, timeout: o.timeout } : undefined);
   return withDontwait<number>(fd, false, 'recvmmsg', () => {
     if (!isBatch(batch)) throw invalidArgType('batch', 'an MMsgBatch', batch);
-    const f = dontwait(options.flags);
-    const start = options.start ?? 0;
-    const count = batchRange(batch, start, options.count);
+    if (!isOptions(options)) throw invalidArgType('options', 'of type object', options);
+    const f = dontwait(o.flags);
+    const start = o.start === undefined ? 0 : o.start;
+    const count = batchRange(batch, start, o.count);
     return () => recvBatch(fd, batch, f, -1, start, count);
-  }, wait);
+  }, w);
 }
 
 export { close } from './socket.js';

@@ -934,7 +934,47 @@ describe('promises.sendmmsg(fd, batch)', () => {
   });
 });
 
+describe('argument shapes with a batch', () => {
+  it('recvmmsgInto(fd, batch, ...) refuses a lengths array or a fourth argument, and null for count or start', () => {
+    const fd = udp();
+    const batch = new MMsgBatch(2, 8);
+    expect(thrown(() => recvmmsgInto(fd, batch, new Uint32Array(2) as never))).toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+    expect(thrown(() => (recvmmsgInto as (...a: unknown[]) => number)(fd, batch, {}, { flags: MSG_DONTWAIT }))).toMatchObject({ name: 'TypeError' });
+    expect(thrown(() => recvmmsgInto(fd, batch, { count: null as never, flags: MSG_DONTWAIT }))).toMatchObject({ name: 'TypeError' });
+    expect(thrown(() => sendmmsg(fd, batch, 0, null as never))).toMatchObject({ name: 'TypeError' });
+    expect(thrown(() => sendmmsg(fd, batch, 0, undefined, null as never))).toMatchObject({ name: 'TypeError' });
+  });
+
+  it('set(i, bytes, addr) with an address that lives in the batch\'s own data keeps that address', async () => {
+    const fd = udp();
+    const peer = await dgramPeer();
+    const batch = new MMsgBatch(2, 200, { addresses: true });
+    // Slot 1's bytes hold the binary address; slot 0 is then set from it.
+    const bin = encodeSockaddr(peer.address);
+    batch.slot(1).set(bin);
+    batch.set(0, Buffer.alloc(150, 9), batch.slot(1).subarray(0, bin.length));
+    expect(decodeSockaddr(batch.address(0))).toEqual(peer.address);
+    // The overlapping case proper: the address bytes sit where the slot's bytes are written.
+    batch.slot(0).set(bin);
+    batch.set(0, Buffer.alloc(150, 9), batch.slot(0).subarray(0, bin.length));
+    expect(decodeSockaddr(batch.address(0))).toEqual(peer.address);
+    expect(sendmmsg(fd, batch, 0, 1)).toBe(1);
+    await peer.received(1);
+    expect(peer.got[0]!.data).toEqual(Buffer.alloc(150, 9));
+  });
+});
+
 describe('promises.recvmmsgInto(fd, batch)', () => {
+  it('takes signal and timeout with the batch options: { timeout } rejects with ETIMEDOUT on a quiet socket', async () => {
+    const fd = udp();
+    const batch = new MMsgBatch(2, 8);
+    await expect(promises.recvmmsgInto(fd, batch, { timeout: 20 })).rejects.toMatchObject({ code: 'ETIMEDOUT', syscall: 'recvmmsg' });
+    const ac = new AbortController();
+    const pending = promises.recvmmsgInto(fd, batch, { signal: ac.signal, flags: 0 });
+    ac.abort();
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
   it('waits for a datagram a dgram socket sends later and resolves with the count', async () => {
     const fd = udp();
     const sender = await dgramPeer();

@@ -177,48 +177,54 @@ const blast = {
  * Counting receivers. Each binds 127.0.0.1:0 with the kernel's default SO_RCVBUF (never changed),
  * reports it, counts 64-byte datagrams, and stops at the first datagram of another length.
  */
+/**
+ * A receiver's tally: datagrams received, and the time and CPU from the first to the last of them
+ * (so the sender's start-up and the stop markers' wait do not count).
+ */
+function tally() {
+  let received = 0;
+  let first = 0;
+  let cpu0 = 0;
+  let last = 0;
+  return {
+    add(n) {
+      received += n;
+      last = now();
+      if (first === 0) {
+        first = last;
+        cpu0 = cpu();
+      }
+    },
+    result: () => ({ received, seconds: last - first, cpu: cpu() - cpu0 }),
+  };
+}
+
 const receiver = {
   sync(report) {
     const fd = udpSocket();
     s.bind(fd, loopback(0));
     report(fd);
     const buf = Buffer.alloc(2048);
-    let received = 0;
-    let first = 0;
-    let cpu0 = 0;
-    let last = 0;
+    const t = tally();
     for (;;) {
       const r = s.recvfrom(fd, buf);
       if (r.bytes !== SIZE) break;
-      received++;
-      last = now();
-      if (first === 0) {
-        first = last;
-        cpu0 = cpu();
-      }
+      t.add(1);
     }
-    return { received, seconds: last - first, cpu: cpu() - cpu0 };
+    return t.result();
   },
   async promises(report) {
     const fd = udpSocket();
     s.bind(fd, loopback(0));
     report(fd);
     const buf = Buffer.alloc(2048);
-    let received = 0;
-    let first = 0;
-    let cpu0 = 0;
-    let last = 0;
+    const t = tally();
     for (;;) {
       const r = await p.recvfrom(fd, buf);
       if (r.bytes !== SIZE) break;
-      received++;
-      last = now();
-      if (first === 0) {
-        first = last;
-        cpu0 = cpu();
-      }
+      t.add(1);
     }
-    return { received, seconds: last - first, cpu: cpu() - cpu0 };
+    return t.result();
   },
   /** watch(fd, POLLIN) on the event loop, draining with recvmmsgInto into an MMsgBatch (64 per call) until EAGAIN or a short batch. */
   batched(report) {
@@ -226,12 +232,8 @@ const receiver = {
     s.bind(fd, loopback(0));
     report(fd);
     const batch = new s.MMsgBatch(BATCH, 2048);
-    const lengths = batch.lengths;
     const opts = { flags: s.MSG_DONTWAIT };
-    let received = 0;
-    let first = 0;
-    let cpu0 = 0;
-    let last = 0;
+    const t = tally();
     return new Promise((resolve) => {
       const w = s.watch(fd, s.POLLIN, () => {
         for (;;) {
@@ -242,18 +244,12 @@ const receiver = {
             if (err.code === 'EAGAIN') break;
             throw err;
           }
-          for (let i = 0; i < n; i++) {
-            if (lengths[i] !== SIZE) {
-              w.close();
-              return resolve({ received, seconds: last - first, cpu: cpu() - cpu0 });
-            }
-            received++;
+          const data = countData(batch, n);
+          if (data > 0) t.add(data);
+          if (data < n) {
+            w.close();
+            return resolve(t.result());
           }
-          last = now();
-          if (first === 0) {
-        first = last;
-        cpu0 = cpu();
-      }
           if (n < BATCH) break; // a short batch: the queue was empty a moment ago
         }
       });
@@ -265,48 +261,36 @@ const receiver = {
     s.bind(fd, loopback(0));
     report(fd);
     const batch = new s.MMsgBatch(BATCH, 2048);
-    const lengths = batch.lengths;
     const opts = { flags: s.MSG_WAITFORONE };
-    let received = 0;
-    let first = 0;
-    let cpu0 = 0;
-    let last = 0;
+    const t = tally();
     for (;;) {
       const n = s.recvmmsgInto(fd, batch, opts);
-      for (let i = 0; i < n; i++) {
-        if (lengths[i] !== SIZE) return { received, seconds: last - first, cpu: cpu() - cpu0 };
-        received++;
-      }
-      last = now();
-      if (first === 0) {
-        first = last;
-        cpu0 = cpu();
-      }
+      const data = countData(batch, n);
+      if (data > 0) t.add(data);
+      if (data < n) return t.result();
     }
   },
   dgram(report) {
     const sock = dgram.createSocket('udp4');
-    let received = 0;
-    let first = 0;
-    let cpu0 = 0;
-    let last = 0;
+    const t = tally();
     return new Promise((resolve) => {
       sock.on('message', (msg) => {
         if (msg.length !== SIZE) {
           sock.close();
-          return resolve({ received, seconds: last - first, cpu: cpu() - cpu0 });
+          return resolve(t.result());
         }
-        received++;
-        last = now();
-        if (first === 0) {
-        first = last;
-        cpu0 = cpu();
-      }
+        t.add(1);
       });
       sock.bind(0, '127.0.0.1', () => report(null, sock));
     });
   },
 };
+
+/** How many of the first `n` slots of `batch` hold data datagrams, up to the first stop marker (a datagram of another size). */
+function countData(batch, n) {
+  for (let i = 0; i < n; i++) if (batch.lengths[i] !== SIZE) return i;
+  return n;
+}
 
 // ---------------------------------------------------------------- (2, 4) request/response
 

@@ -80,7 +80,7 @@ Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
   View holder = {nullptr, 0};
   bool binary = AsView(from, &holder);
   if (!binary && !from.IsUndefined()) ThrowNotView(from, "from");
-  if (binary && holder.length < kSockaddrBinarySize) ThrowHolderTooSmall(info.Env(), holder.length);
+  if (binary && holder.length < kSockaddrBinarySize) ThrowHolderTooSmall(info.Env(), "from", holder.length);
   View view = ToView(info[1], "buf");
   size_t length = ToLength(info[2], "length", view);
   sockaddr_storage ss;

@@ -174,9 +174,9 @@ void ThrowNotBinary(Napi::Env env, const char* name) {
                            std::to_string(sizeof(sockaddr_storage)) + ") and that many bytes");
 }
 
-void ThrowHolderTooSmall(Napi::Env env, size_t capacity) {
-  ThrowRangeError(env, "A binary sockaddr holder must have at least " + std::to_string(kSockaddrBinarySize) + " bytes. Received " +
-                           std::to_string(capacity));
+void ThrowHolderTooSmall(Napi::Env env, const char* name, size_t capacity) {
+  ThrowRangeError(env, std::string("The \"") + name + "\" argument must have at least " + std::to_string(kSockaddrBinarySize) +
+                           " bytes. Received " + std::to_string(capacity));
 }
 
 socklen_t SockaddrObjectFromJs(Napi::Value value, const char* name, sockaddr_storage* storage) {

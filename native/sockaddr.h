@@ -28,7 +28,8 @@ constexpr size_t kSockaddrBinarySize = 4 + sizeof(sockaddr_storage);
 // The out-of-line parts of the converters below: the object form, and the errors.
 socklen_t SockaddrObjectFromJs(Napi::Value value, const char* name, sockaddr_storage* storage);
 [[noreturn]] void ThrowNotBinary(Napi::Env env, const char* name);
-[[noreturn]] void ThrowHolderTooSmall(Napi::Env env, size_t capacity);
+// A binary sockaddr holder (`name`) smaller than kSockaddrBinarySize.
+[[noreturn]] void ThrowHolderTooSmall(Napi::Env env, const char* name, size_t capacity);
 
 // The binary form in `view` copied into `storage` (the bytes past the length are zeroed); false,
 // with nothing written, when `view` is not a binary sockaddr. Only the bounds are checked here; the
@@ -62,7 +63,7 @@ inline socklen_t SockaddrFromJs(Napi::Value value, const char* name, sockaddr_st
 
 // Writes the binary form of a sockaddr into `out` (at least kSockaddrBinarySize bytes, checked).
 inline void SockaddrToBinary(Napi::Env env, const sockaddr_storage* storage, socklen_t length, uint8_t* out, size_t capacity) {
-  if (capacity < kSockaddrBinarySize) ThrowHolderTooSmall(env, capacity);
+  if (capacity < kSockaddrBinarySize) ThrowHolderTooSmall(env, "holder", capacity);
   uint32_t n = length > sizeof(*storage) ? sizeof(*storage) : length;
   std::memcpy(out, &n, 4);
   std::memcpy(out + 4, storage, n);

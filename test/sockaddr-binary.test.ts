@@ -83,6 +83,7 @@ describe('binary addresses', () => {
   it('a holder that is too small, or bytes that are no binary address, are a RangeError before any call', () => {
     const a = own(socket(AF_INET, SOCK_DGRAM));
     expect(() => recvfromInto(a, Buffer.alloc(4), undefined, 0, new Uint8Array(16))).toThrow(RangeError);
+    expect(() => recvfromInto(a, Buffer.alloc(4), undefined, 0, new Uint8Array(16))).toThrow('The "from" argument must have at least 132 bytes. Received 16');
     expect(() => sendto(a, Buffer.from('x'), undefined, 0, new Uint8Array(3))).toThrow(RangeError);
     const lying = Buffer.alloc(SOCKADDR_BINARY_SIZE);
     lying.writeUInt32LE(500, 0); // longer than sockaddr_storage

@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/args.cc",
+        "native/batch.cc",
         "native/constants.cc",
         "native/connection.cc",
         "native/fd.cc",
@@ -12,6 +13,7 @@
         "native/io.cc",
         "native/msg.cc",
         "native/poller.cc",
+        "native/result.cc",
         "native/sockaddr.cc",
         "native/socket.cc",
         "native/sockopt.cc"

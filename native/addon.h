@@ -8,22 +8,16 @@
 //    (src/errors.ts). This keeps EAGAIN free of allocations for the event-loop layer.
 //  * EINTR is retried inside the binding (PEP 475), except for close(2), which must never be retried
 //    on Linux, and connect(2), which completes the interrupted connection instead of reissuing it.
+//    Every wait measures its time with wait.h.
+//  * Results are built through result.h (own properties, fds guarded until JS holds them).
 #ifndef SOCKFD_ADDON_H_
 #define SOCKFD_ADDON_H_
 
 #include <napi.h>
 
+#include "result.h"
+
 namespace sockfd {
-
-// Property names the bindings read and write on every call (address fields, result fields), kept as
-// strings created once per environment: building a key from a C string on every call makes V8
-// intern it again each time, which dominated the cost of an address round trip.
-enum class Key { family, address, port, flowinfo, scopeId, path, protocol, ifindex, hatype, pkttype, halen, addr, pid, groups, data, bytes, fd, count };
-
-// The cached JS string of `key` for this environment, and its C name (for error messages).
-Napi::Value KeyOf(Napi::Env env, Key key);
-const char* KeyName(Key key);
-void InitKeys(Napi::Env env);
 
 // The calls a datagram or stream loop makes once per system call (read, write, send, recv, sendto,
 // recvfrom, sendmsg, recvmsg, ...) are registered through HotFunction rather than Napi::Function::New:
@@ -44,11 +38,33 @@ __attribute__((hot)) napi_value HotCallback(napi_env env, napi_callback_info inf
 }
 
 template <Napi::Value (*F)(const Napi::CallbackInfo&)>
-Napi::Function HotFunction(Napi::Env env, const char* name) {
+Napi::Function HotFunction(Napi::Env env, const char* name, void* data = nullptr) {
   napi_value fn;
-  napi_status status = napi_create_function(env, name, NAPI_AUTO_LENGTH, HotCallback<F>, nullptr, &fn);
+  napi_status status = napi_create_function(env, name, NAPI_AUTO_LENGTH, HotCallback<F>, data, &fn);
   NAPI_THROW_IF_FAILED(env, status, Napi::Function());
   return Napi::Function(env, fn);
+}
+
+// Validation-only twins. The event-loop layer must check a call's arguments when the call is made, even
+// when the call has to queue behind others on the same fd and its system call runs later; and it must
+// get those errors exactly as the sync call gives them. So each binding the promise layer calls is
+// registered twice: as `exports.<name>`, and as `exports.validate.<name>` with this marker as its data.
+// A binding called through its twin converts and checks every argument as usual, records the address it
+// was given (RememberAddress), and returns 0 instead of making its system call.
+extern char kValidateOnly;
+
+inline bool ValidateOnly(const Napi::CallbackInfo& info) { return info.Data() == &kValidateOnly; }
+
+// Registers `F` as `exports[name]`, and its validation-only twin as `exports.validate[name]`.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+void ExportWithValidation(Napi::Env env, Napi::Object exports, const char* name) {
+  exports.Set(name, HotFunction<F>(env, name));
+  Napi::Value twins = exports.Get("validate");
+  if (!twins.IsObject()) {
+    twins = Napi::Object::New(env);
+    exports.Set("validate", twins);
+  }
+  twins.As<Napi::Object>().Set(name, HotFunction<F>(env, name, &kValidateOnly));
 }
 
 void InitConstants(Napi::Env env, Napi::Object exports);
@@ -59,6 +75,7 @@ void InitSockopt(Napi::Env env, Napi::Object exports);
 void InitInet(Napi::Env env, Napi::Object exports);
 void InitPoller(Napi::Env env, Napi::Object exports);
 void InitMsg(Napi::Env env, Napi::Object exports);
+void InitBatch(Napi::Env env, Napi::Object exports);
 void InitSockaddr(Napi::Env env, Napi::Object exports);
 
 }  // namespace sockfd

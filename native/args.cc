@@ -5,20 +5,27 @@
 
 namespace sockfd {
 
-void ThrowTypeError(Napi::Env env, const std::string& message, const char* code) {
+namespace {
+
+using ErrorMaker = napi_status (*)(napi_env, napi_value, napi_value, napi_value*);
+
+// The one argument-error thrower: a TypeError or RangeError with Node's `code`.
+[[noreturn]] void ThrowWithCode(Napi::Env env, ErrorMaker make, const char* code, const std::string& message) {
   napi_value code_value, msg_value, error;
   napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_value);
   napi_create_string_utf8(env, message.c_str(), message.size(), &msg_value);
-  napi_create_type_error(env, code_value, msg_value, &error);
+  make(env, code_value, msg_value, &error);
   throw Napi::Error(env, error);
 }
 
+}  // namespace
+
+void ThrowTypeError(Napi::Env env, const std::string& message, const char* code) {
+  ThrowWithCode(env, napi_create_type_error, code, message);
+}
+
 void ThrowRangeError(Napi::Env env, const std::string& message, const char* code) {
-  napi_value code_value, msg_value, error;
-  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_value);
-  napi_create_string_utf8(env, message.c_str(), message.size(), &msg_value);
-  napi_create_range_error(env, code_value, msg_value, &error);
-  throw Napi::Error(env, error);
+  ThrowWithCode(env, napi_create_range_error, code, message);
 }
 
 static std::string FormatNumber(double d) {

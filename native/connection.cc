@@ -6,7 +6,9 @@
 #include "addon.h"
 #include "args.h"
 #include "fd.h"
+#include "result.h"
 #include "sockaddr.h"
+#include "wait.h"
 
 namespace sockfd {
 
@@ -18,7 +20,10 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   sockaddr_storage ss;
   socklen_t len = SockaddrFromJs(info[1], "addr", &ss);
-  return Result(info.Env(), bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0 ? -errno : 0);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) return Result(info.Env(), 0);
+  int err = errno;
+  RememberAddress(info.Env(), &ss, len);
+  return Result(info.Env(), -err);
 }
 
 // listen(fd, backlog) -> 0 | -errno; corresponds to listen(2).
@@ -32,34 +37,50 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
 Napi::Value Accept(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   int flags = ToInt32(info[1], "flags");
+  if (ValidateOnly(info)) return Result(info.Env(), 0);
   sockaddr_storage ss;
   socklen_t len = sizeof ss;
   int peer = AcceptFd(fd, &ss, &len, flags);
   if (peer < 0) return Result(info.Env(), peer);
-  Napi::Object out = Napi::Object::New(info.Env());
-  out.Set("fd", Result(info.Env(), peer));
-  out.Set("address", SockaddrToJs(info.Env(), &ss, len));
+  FdGuard guard;
+  guard.Own(peer);
+  Napi::Value out = Fields(info.Env()).Add(Key::fd, peer).Add(Key::address, SockaddrToJs(info.Env(), &ss, len)).Object();
+  guard.Release();
   return out;
 }
 
-// connect(fd, addr) -> 0 | -errno; corresponds to connect(2). A blocking connect interrupted by a
-// signal is not reissued (that would fail with EALREADY while the handshake goes on): as CPython does,
-// it waits for the socket to become writable and reports the connection's outcome from SO_ERROR.
+// The outcome of a blocking connect that a signal interrupted. It is not reissued (that would fail
+// with EALREADY while the handshake goes on): as CPython does, it waits for the socket to become
+// writable, within what is left of SO_SNDTIMEO (which bounds a blocking connect, measured from the
+// call), and reports the connection's result from SO_ERROR. When the timeout runs out first, the
+// result is EINPROGRESS, as connect(2) itself reports then: the handshake goes on in the kernel.
+int FinishInterruptedConnect(int fd, int64_t start) {
+  int64_t timeout = SocketTimeoutUs(fd, true);
+  Deadline deadline = timeout == 0 ? Deadline::Never() : Deadline::AfterUs(start, timeout);
+  pollfd p = {fd, POLLOUT, 0};
+  int ready = WaitFor(&p, 1, deadline);
+  if (ready < 0) return ready;
+  if (ready == 0) return -EINPROGRESS;
+  int soerr = 0;
+  socklen_t soerrlen = sizeof soerr;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &soerrlen) < 0) return -errno;
+  return -soerr;
+}
+
+// connect(fd, addr) -> 0 | -errno; corresponds to connect(2).
 Napi::Value Connect(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   sockaddr_storage ss;
   socklen_t len = SockaddrFromJs(info[1], "addr", &ss);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) return Result(info.Env(), 0);
-  int err = errno;
-  if (err != EINTR) return Result(info.Env(), -err);
-  pollfd p = {fd, POLLOUT, 0};
-  while (poll(&p, 1, -1) < 0) {
-    if (errno != EINTR) return Result(info.Env(), -errno);
+  if (ValidateOnly(info)) {
+    RememberAddress(info.Env(), &ss, len);
+    return Result(info.Env(), 0);
   }
-  int soerr = 0;
-  socklen_t soerrlen = sizeof soerr;
-  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &soerrlen) < 0) return Result(info.Env(), -errno);
-  return Result(info.Env(), -soerr);
+  int64_t start = NowUs();
+  int r = 0;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0) r = errno == EINTR ? FinishInterruptedConnect(fd, start) : -errno;
+  if (r < 0) RememberAddress(info.Env(), &ss, len);
+  return Result(info.Env(), r);
 }
 
 // getsockname(fd) -> SockAddr | -errno; corresponds to getsockname(2).
@@ -85,8 +106,8 @@ Napi::Value GetPeerName(const Napi::CallbackInfo& info) {
 void InitConnection(Napi::Env env, Napi::Object exports) {
   exports.Set("bind", Napi::Function::New(env, Bind, "bind"));
   exports.Set("listen", Napi::Function::New(env, Listen, "listen"));
-  exports.Set("accept", Napi::Function::New(env, Accept, "accept"));
-  exports.Set("connect", Napi::Function::New(env, Connect, "connect"));
+  ExportWithValidation<Accept>(env, exports, "accept");
+  ExportWithValidation<Connect>(env, exports, "connect");
   exports.Set("getsockname", Napi::Function::New(env, GetSockName, "getsockname"));
   exports.Set("getpeername", Napi::Function::New(env, GetPeerName, "getpeername"));
 }

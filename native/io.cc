@@ -11,6 +11,7 @@
 
 #include "addon.h"
 #include "args.h"
+#include "result.h"
 #include "retry.h"
 #include "sockaddr.h"
 
@@ -24,6 +25,7 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   View view = ToView(info[1], "buf");
   size_t length = ToLength(info[2], "length", view);
+  if (ValidateOnly(info)) return Result(info.Env(), 0);
   return Result(info.Env(), RetryEintr(fd, false, [&](int) { return read(fd, view.data, length); }));
 }
 
@@ -32,6 +34,7 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   View view = ToView(info[1], "buf");
   size_t length = ToLength(info[2], "length", view);
+  if (ValidateOnly(info)) return Result(info.Env(), 0);
   ssize_t r = RetryEintr(fd, true, [&](int more) { return send(fd, view.data, length, MSG_NOSIGNAL | more); });
   if (r == -ENOTSOCK) r = RetryEintr(fd, true, [&](int) { return write(fd, view.data, length); });
   return Result(info.Env(), r);
@@ -43,7 +46,9 @@ Napi::Value Send(const Napi::CallbackInfo& info) {
   int flags = ToInt32(info[3], "flags");
   View view = ToView(info[1], "buf");
   size_t length = ToLength(info[2], "length", view);
-  return Result(info.Env(), RetryEintr(fd, true, [&](int more) { return send(fd, view.data, length, flags | more | MSG_NOSIGNAL); }));
+  if (ValidateOnly(info)) return Result(info.Env(), 0);
+  return Result(info.Env(), RetryEintr(fd, true, [&](int more) { return send(fd, view.data, length, flags | more | MSG_NOSIGNAL); },
+                                       MayBlock(flags)));
 }
 
 // recv(fd, buf, length, flags) -> bytes | -errno. With MSG_TRUNC the result may exceed `length`
@@ -53,7 +58,8 @@ Napi::Value Recv(const Napi::CallbackInfo& info) {
   int flags = ToInt32(info[3], "flags");
   View view = ToView(info[1], "buf");
   size_t length = ToLength(info[2], "length", view);
-  return Result(info.Env(), RetryEintr(fd, false, [&](int more) { return recv(fd, view.data, length, flags | more); }));
+  if (ValidateOnly(info)) return Result(info.Env(), 0);
+  return Result(info.Env(), RetryEintr(fd, false, [&](int more) { return recv(fd, view.data, length, flags | more); }, MayBlock(flags)));
 }
 
 // sendto(fd, buf, length, flags, addr) -> bytes | -errno. The address is converted before the
@@ -65,9 +71,15 @@ Napi::Value SendTo(const Napi::CallbackInfo& info) {
   socklen_t len = SockaddrFromJs(info[4], "addr", &ss);
   View view = ToView(info[1], "buf");
   size_t length = ToLength(info[2], "length", view);
-  return Result(info.Env(), RetryEintr(fd, true, [&](int more) {
-    return sendto(fd, view.data, length, flags | more | MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&ss), len);
-  }));
+  ssize_t r = 0;
+  if (!ValidateOnly(info)) {
+    r = RetryEintr(fd, true, [&](int more) {
+      return sendto(fd, view.data, length, flags | more | MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&ss), len);
+    }, MayBlock(flags));
+    if (r >= 0) return Result(info.Env(), r);
+  }
+  RememberAddress(info.Env(), &ss, len);
+  return Result(info.Env(), r);
 }
 
 // recvfrom(fd, buf, length, flags, from?) -> { bytes, address } | -errno; address is null where the
@@ -83,12 +95,13 @@ Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
   if (binary && holder.length < kSockaddrBinarySize) ThrowHolderTooSmall(info.Env(), "from", holder.length);
   View view = ToView(info[1], "buf");
   size_t length = ToLength(info[2], "length", view);
+  if (ValidateOnly(info)) return Result(info.Env(), 0);
   sockaddr_storage ss;
   socklen_t len;
   ssize_t r = RetryEintr(fd, false, [&](int more) {
     len = sizeof ss;
     return recvfrom(fd, view.data, length, flags | more, reinterpret_cast<sockaddr*>(&ss), &len);
-  });
+  }, MayBlock(flags));
   if (r < 0) return Result(info.Env(), r);
   if (binary) {
     // The allocation-free form: the sender goes into the caller's binary holder (checked above; no
@@ -96,21 +109,18 @@ Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
     SockaddrToBinary(info.Env(), &ss, len, holder.data, holder.length);
     return Result(info.Env(), r);
   }
-  Napi::Object out = Napi::Object::New(info.Env());
-  out.Set(KeyOf(info.Env(), Key::bytes), Result(info.Env(), r));
-  out.Set(KeyOf(info.Env(), Key::address), SockaddrToJs(info.Env(), &ss, len));
-  return out;
+  return Fields(info.Env()).Add(Key::bytes, static_cast<double>(r)).Add(Key::address, SockaddrToJs(info.Env(), &ss, len)).Object();
 }
 
 }  // namespace
 
 void InitIo(Napi::Env env, Napi::Object exports) {
-  exports.Set("read", HotFunction<Read>(env, "read"));
-  exports.Set("write", HotFunction<Write>(env, "write"));
-  exports.Set("send", HotFunction<Send>(env, "send"));
-  exports.Set("recv", HotFunction<Recv>(env, "recv"));
-  exports.Set("sendto", HotFunction<SendTo>(env, "sendto"));
-  exports.Set("recvfrom", HotFunction<RecvFrom>(env, "recvfrom"));
+  ExportWithValidation<Read>(env, exports, "read");
+  ExportWithValidation<Write>(env, exports, "write");
+  ExportWithValidation<Send>(env, exports, "send");
+  ExportWithValidation<Recv>(env, exports, "recv");
+  ExportWithValidation<SendTo>(env, exports, "sendto");
+  ExportWithValidation<RecvFrom>(env, exports, "recvfrom");
 }
 
 }  // namespace sockfd

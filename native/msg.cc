@@ -1,19 +1,23 @@
-// Messages: sendmsg(2) and recvmsg(2), and the batches sendmmsg(2) and recvmmsg(2), with scatter/gather over several ArrayBufferViews (the views'
+// Messages: sendmsg(2) and recvmsg(2), and the batches sendmmsg(2) and recvmmsg(2) of arrays (the
+// packed MMsgBatch form is in batch.cc), with scatter/gather over several ArrayBufferViews (the views'
 // own memory, never copies), an optional address, and ancillary data as raw { level, type, data }
 // items; the TypeScript layer gives the items their types (SCM_RIGHTS fds, IP_PKTINFO, ...).
 #include <errno.h>
 #include <limits.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <vector>
 
+#include "msg.h"
+
 #include "addon.h"
 #include "args.h"
+#include "result.h"
 #include "retry.h"
+#include "wait.h"
 #include "sockaddr.h"
 
 namespace sockfd {
@@ -103,7 +107,12 @@ Napi::Value SendMsg(const Napi::CallbackInfo& info) {
     if (data[i].length) std::memcpy(CMSG_DATA(c), data[i].data, data[i].length);
     c = CMSG_NXTHDR(&msg, c);
   }
-  ssize_t r = RetryEintr(fd, true, [&](int more) { return sendmsg(fd, &msg, flags | more | MSG_NOSIGNAL); });
+  ssize_t r = 0;
+  if (!ValidateOnly(info)) {
+    r = RetryEintr(fd, true, [&](int more) { return sendmsg(fd, &msg, flags | more | MSG_NOSIGNAL); }, MayBlock(flags));
+    if (r >= 0) return Result(env, static_cast<double>(r));
+  }
+  if (sslen) RememberAddress(env, &ss, sslen);
   return Result(env, static_cast<double>(r));
 }
 
@@ -119,6 +128,7 @@ Napi::Value RecvMsg(const Napi::CallbackInfo& info) {
   std::vector<Napi::Value> buffers = Elements(info[1], "buffers", IOV_MAX);
   std::vector<iovec> iov;
   Views(buffers, "buffers", &iov);
+  if (ValidateOnly(info)) return Result(env, 0);
   // cmsghdr alignment for the control buffer.
   std::vector<cmsghdr> control((controlLength + sizeof(cmsghdr) - 1) / sizeof(cmsghdr));
   sockaddr_storage ss;
@@ -132,10 +142,11 @@ Napi::Value RecvMsg(const Napi::CallbackInfo& info) {
     msg.msg_control = controlLength ? control.data() : nullptr;
     msg.msg_controllen = controlLength;
     return recvmsg(fd, &msg, flags | more | MSG_CMSG_CLOEXEC);
-  });
+  }, MayBlock(flags));
   if (r < 0) return Result(env, static_cast<double>(r));
-  Napi::Array items = Napi::Array::New(env);
-  uint32_t n = 0;
+  // Every fd that arrived is closed unless the result below is built and returned.
+  FdGuard guard;
+  std::vector<napi_value> items;
   if (msg.msg_controllen > 0) {
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
       const unsigned char* begin = CMSG_DATA(c);
@@ -154,18 +165,29 @@ Napi::Value RecvMsg(const Napi::CallbackInfo& info) {
         }
         break;
       }
-      Napi::Object item = Napi::Object::New(env);
-      item.Set("level", Napi::Number::New(env, c->cmsg_level));
-      item.Set("type", Napi::Number::New(env, c->cmsg_type));
-      item.Set("data", Napi::Buffer<uint8_t>::Copy(env, begin, want));
-      items.Set(n++, item);
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+        for (size_t off = 0; off + sizeof(int) <= want; off += sizeof(int)) {
+          int received;
+          std::memcpy(&received, begin + off, sizeof received);
+          guard.Own(received);
+        }
+      }
+      items.push_back(Fields(env)
+                          .Add(Key::level, c->cmsg_level)
+                          .Add(Key::type, c->cmsg_type)
+                          .Add(Key::data, Napi::Buffer<uint8_t>::Copy(env, begin, want))
+                          .Object());
     }
   }
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("bytes", Napi::Number::New(env, static_cast<double>(r)));
-  out.Set("flags", Napi::Number::New(env, msg.msg_flags));
-  out.Set("address", SockaddrToJs(env, &ss, msg.msg_namelen));
-  out.Set("control", items);
+  // MSG_CMSG_CLOEXEC is sockfd's own flag: the kernel echoes it in msg_flags, the caller did not ask.
+  int reported = (flags & MSG_CMSG_CLOEXEC) ? msg.msg_flags : msg.msg_flags & ~MSG_CMSG_CLOEXEC;
+  Napi::Value out = Fields(env)
+                        .Add(Key::bytes, static_cast<double>(r))
+                        .Add(Key::flags, reported)
+                        .Add(Key::address, SockaddrToJs(env, &ss, msg.msg_namelen))
+                        .Add(Key::control, List(env, items.data(), items.size()))
+                        .Object();
+  guard.Release();
   return out;
 }
 
@@ -208,9 +230,10 @@ Napi::Value SendMMsg(const Napi::CallbackInfo& info) {
       msgs[i].msg_hdr.msg_namelen = addrlens[i];
     }
   }
+  if (ValidateOnly(info)) return Result(env, 0);
   int r = RetryEintr(fd, true, [&](int more) {
     return sendmmsg(fd, msgs.data(), static_cast<unsigned>(msgs.size()), flags | more | MSG_NOSIGNAL);
-  });
+  }, MayBlock(flags));
   return Result(env, r);
 }
 
@@ -243,160 +266,40 @@ Napi::Value RecvMMsg(const Napi::CallbackInfo& info) {
       msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
     }
   }
-  timespec ts = {static_cast<time_t>(timeout / 1000), static_cast<long>((timeout % 1000) * 1000000)};
-  int r = RetryEintr(fd, false, [&](int more) {
-    return recvmmsg(fd, msgs.data(), static_cast<unsigned>(msgs.size()), flags | more, timeout >= 0 ? &ts : nullptr);
-  });
+  if (ValidateOnly(info)) return Result(env, 0);
+  int r = RecvMMsgTimed(fd, msgs.data(), static_cast<unsigned>(msgs.size()), flags, timeout);
   if (r < 0) return Result(env, r);
   for (int i = 0; i < r; i++) {
     uint32_t n = msgs[i].msg_len;
     std::memcpy(lengths.data + i * sizeof(uint32_t), &n, sizeof n);
   }
   if (!wantAddresses) return Result(env, r);
-  Napi::Array out = Napi::Array::New(env, r);
+  std::vector<napi_value> out(r);
   for (int i = 0; i < r; i++) {
-    Napi::Object m = Napi::Object::New(env);
-    m.Set("bytes", Napi::Number::New(env, msgs[i].msg_len));
-    m.Set("flags", Napi::Number::New(env, msgs[i].msg_hdr.msg_flags));
-    m.Set("address", SockaddrToJs(env, &addrs[i], msgs[i].msg_hdr.msg_namelen));
-    out.Set(static_cast<uint32_t>(i), m);
+    out[i] = Fields(env)
+                 .Add(Key::bytes, msgs[i].msg_len)
+                 .Add(Key::flags, msgs[i].msg_hdr.msg_flags)
+                 .Add(Key::address, SockaddrToJs(env, &addrs[i], msgs[i].msg_hdr.msg_namelen))
+                 .Object();
   }
-  return out;
-}
-
-// The packed batch behind MMsgBatch: slots of `size` bytes back to back in one view (`data`), a
-// Uint32Array-shaped view of one length per slot (`lengths`), and optionally one binary sockaddr of
-// kSockaddrBinarySize bytes per slot (`addrs`). A call on slots [start, start + count) makes the same
-// few Node-API calls whatever the count, creates no JS value, and builds its mmsghdr array in
-// per-thread storage reused from call to call.
-struct Packed {
-  int fd;
-  size_t size, start, count;
-  int flags;
-  View data, lengths, addrs;
-  bool hasAddrs;
-};
-
-// (fd, data, size, lengths, addrs, start, count, flags): everything checked, the views last.
-__attribute__((hot)) Packed ToPacked(const Napi::CallbackInfo& info) {
-  Packed p;
-  p.fd = ArgFd(info, 0);
-  p.size = static_cast<size_t>(ToInteger(info[2], "size", 1, INT32_MAX));
-  p.start = static_cast<size_t>(ToInteger(info[5], "start", 0, INT32_MAX));
-  p.count = static_cast<size_t>(ToInteger(info[6], "count", 0, UIO_MAXIOV));
-  p.flags = ToInt32(info[7], "flags");
-  p.data = ToView(info[1], "data");
-  p.lengths = ToView(info[3], "lengths");
-  p.hasAddrs = AsView(info[4], &p.addrs);
-  if (!p.hasAddrs && !info[4].IsUndefined()) ThrowNotView(info[4], "addrs");
-  // Each bound is checked by division, never by a product that could wrap a 32-bit size_t.
-  size_t end = p.start + p.count;  // below 2**31 + 1024: no overflow
-  if (p.data.length / p.size < end) {
-    ThrowRangeError(info.Env(), "The batch has " + std::to_string(p.data.length / p.size) + " slots of " + std::to_string(p.size) +
-                                    " bytes; slots up to " + std::to_string(end) + " were asked for");
-  }
-  if (p.lengths.length / sizeof(uint32_t) < end) ThrowRangeError(info.Env(), "The \"lengths\" argument must hold one uint32 per slot (" + std::to_string(end) + ")");
-  if (p.hasAddrs && p.addrs.length / kSockaddrBinarySize < end) {
-    ThrowRangeError(info.Env(), "The \"addrs\" argument must hold one binary sockaddr per slot (" + std::to_string(end) + ")");
-  }
-  return p;
-}
-
-uint32_t U32At(const View& v, size_t i) {
-  uint32_t x;
-  std::memcpy(&x, v.data + i * sizeof x, sizeof x);
-  return x;
-}
-
-void SetU32(const View& v, size_t i, uint32_t x) { std::memcpy(v.data + i * sizeof x, &x, sizeof x); }
-
-// Reused per thread (each worker has its own): at most UIO_MAXIOV entries each.
-thread_local std::vector<mmsghdr> tMsgs;
-thread_local std::vector<iovec> tIov;
-
-// Fills tMsgs/tIov for the slots; `sending` takes each slot's length from `lengths` (checked against
-// the slot size) and its address from `addrs` (length 0 = none), else offers the whole slot and room
-// for an address.
-__attribute__((hot)) void Prepare(Napi::Env env, const Packed& p, bool sending) {
-  tMsgs.assign(p.count, mmsghdr{});
-  tIov.resize(p.count);
-  for (size_t k = 0; k < p.count; k++) {
-    size_t i = p.start + k;
-    size_t len = p.size;
-    if (sending) {
-      len = U32At(p.lengths, i);
-      if (len > p.size) ThrowRangeError(env, "The length of slot " + std::to_string(i) + " (" + std::to_string(len) + ") is more than the slot size " + std::to_string(p.size));
-    }
-    tIov[k] = iovec{p.data.data + i * p.size, len};
-    msghdr& h = tMsgs[k].msg_hdr;
-    h.msg_iov = &tIov[k];
-    h.msg_iovlen = 1;
-    if (!p.hasAddrs) continue;
-    uint8_t* a = p.addrs.data + i * kSockaddrBinarySize;
-    if (sending) {
-      uint32_t alen;
-      std::memcpy(&alen, a, 4);
-      if (alen == 0) continue;
-      if (alen < sizeof(sa_family_t) || alen > sizeof(sockaddr_storage)) {
-        ThrowRangeError(env, "The address of slot " + std::to_string(i) + " is not a binary sockaddr (length " + std::to_string(alen) + ")");
-      }
-      h.msg_namelen = alen;
-    } else {
-      h.msg_namelen = sizeof(sockaddr_storage);
-    }
-    h.msg_name = a + 4;
-  }
-}
-
-// sendmmsgPacked(fd, data, size, lengths, addrs, start, count, flags) -> messages sent | -errno.
-Napi::Value SendMMsgPacked(const Napi::CallbackInfo& info) {
-  Packed p = ToPacked(info);
-  Prepare(info.Env(), p, true);
-  int r = RetryEintr(p.fd, true, [&](int more) {
-    return sendmmsg(p.fd, tMsgs.data(), static_cast<unsigned>(p.count), p.flags | more | MSG_NOSIGNAL);
-  });
-  return Result(info.Env(), r);
-}
-
-// recvmmsgPacked(fd, data, size, lengths, addrs, start, count, flags, timeoutMs, msgFlags) ->
-// messages | -errno: message k lands in slot start + k, its true length in lengths, its msg_flags in
-// msgFlags (a Uint32Array-shaped view like lengths, or undefined), its sender in addrs.
-Napi::Value RecvMMsgPacked(const Napi::CallbackInfo& info) {
-  int64_t timeout = ToInteger(info[8], "timeout", -1, INT32_MAX);
-  Packed p = ToPacked(info);
-  View msgFlags = {nullptr, 0};
-  bool hasFlags = AsView(info[9], &msgFlags);
-  if (!hasFlags && !info[9].IsUndefined()) ThrowNotView(info[9], "msgFlags");
-  if (hasFlags && msgFlags.length / sizeof(uint32_t) < p.start + p.count) {
-    ThrowRangeError(info.Env(), "The \"msgFlags\" argument must hold one uint32 per slot (" + std::to_string(p.start + p.count) + ")");
-  }
-  Prepare(info.Env(), p, false);
-  timespec ts = {static_cast<time_t>(timeout / 1000), static_cast<long>((timeout % 1000) * 1000000)};
-  int r = RetryEintr(p.fd, false, [&](int more) {
-    return recvmmsg(p.fd, tMsgs.data(), static_cast<unsigned>(p.count), p.flags | more, timeout >= 0 ? &ts : nullptr);
-  });
-  for (int k = 0; k < r; k++) {
-    size_t i = p.start + k;
-    SetU32(p.lengths, i, tMsgs[k].msg_len);
-    if (hasFlags) SetU32(msgFlags, i, static_cast<uint32_t>(tMsgs[k].msg_hdr.msg_flags));
-    if (p.hasAddrs) {
-      uint32_t n = tMsgs[k].msg_hdr.msg_namelen;
-      if (n > sizeof(sockaddr_storage)) n = sizeof(sockaddr_storage);
-      std::memcpy(p.addrs.data + i * kSockaddrBinarySize, &n, 4);
-    }
-  }
-  return Result(info.Env(), r);
+  return List(env, out.data(), out.size());
 }
 
 }  // namespace
 
+int RecvMMsgTimed(int fd, mmsghdr* msgs, unsigned count, int flags, int64_t timeoutMs) {
+  Deadline deadline = Deadline::AfterMs(NowUs(), timeoutMs);
+  return RetryEintr(fd, false, [&](int more) {
+    timespec ts = ToTimespec(deadline.RemainingUs());
+    return recvmmsg(fd, msgs, count, flags | more, deadline.forever() ? nullptr : &ts);
+  }, MayBlock(flags));
+}
+
 void InitMsg(Napi::Env env, Napi::Object exports) {
-  exports.Set("sendmmsg", HotFunction<SendMMsg>(env, "sendmmsg"));
-  exports.Set("recvmmsg", HotFunction<RecvMMsg>(env, "recvmmsg"));
-  exports.Set("sendmsg", HotFunction<SendMsg>(env, "sendmsg"));
-  exports.Set("recvmsg", HotFunction<RecvMsg>(env, "recvmsg"));
-  exports.Set("sendmmsgPacked", HotFunction<SendMMsgPacked>(env, "sendmmsgPacked"));
-  exports.Set("recvmmsgPacked", HotFunction<RecvMMsgPacked>(env, "recvmmsgPacked"));
+  ExportWithValidation<SendMMsg>(env, exports, "sendmmsg");
+  ExportWithValidation<RecvMMsg>(env, exports, "recvmmsg");
+  ExportWithValidation<SendMsg>(env, exports, "sendmsg");
+  ExportWithValidation<RecvMsg>(env, exports, "recvmsg");
 }
 
 }  // namespace sockfd

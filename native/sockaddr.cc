@@ -13,6 +13,7 @@
 
 #include "addon.h"
 #include "args.h"
+#include "result.h"
 
 namespace sockfd {
 
@@ -23,7 +24,7 @@ std::string Field(const char* name, Key key) { return std::string(name) + "." + 
 // A property of the address object, read with the environment's cached key; `required` fields that
 // are undefined are a TypeError naming `name.field`.
 Napi::Value Get(Napi::Object obj, const char* name, Key key, bool required) {
-  Napi::Value v = obj.Get(KeyOf(obj.Env(), key));
+  Napi::Value v = obj.Get(Napi::Value(obj.Env(), KeyOf(obj.Env(), key)));
   if (required && v.IsUndefined()) {
     ThrowTypeError(obj.Env(), "The \"" + Field(name, key) + "\" property is required. Received undefined");
   }
@@ -75,8 +76,11 @@ socklen_t Inet4FromJs(Napi::Object obj, const char* name, sockaddr_storage* stor
   sin->sin_family = AF_INET;
   sin->sin_port = htons(port);
   if (std::strlen(address) != n || inet_pton(AF_INET, address, &sin->sin_addr) != 1) {
-    ThrowTypeError(obj.Env(), "The \"" + Field(name, Key::address) + "\" property must be an IPv4 address literal. Received '" +
-                                  Get(obj, name, Key::address, true).ToString().Utf8Value() + "'",
+    // The message shows the value that was read (once), cut where the buffer cut it.
+    std::string shown(address, n);
+    for (char& c : shown) if (c == '\0') c = ' ';
+    if (n + 1 == sizeof address) shown += "...";
+    ThrowTypeError(obj.Env(), "The \"" + Field(name, Key::address) + "\" property must be an IPv4 address literal. Received '" + shown + "'",
                    "ERR_INVALID_ARG_VALUE");
   }
   return sizeof(sockaddr_in);
@@ -163,9 +167,6 @@ socklen_t NetlinkFromJs(Napi::Object obj, const char* name, sockaddr_storage* st
   return sizeof(sockaddr_nl);
 }
 
-void Set(Napi::Object obj, Key key, double value) { obj.Set(KeyOf(obj.Env(), key), Napi::Number::New(obj.Env(), value)); }
-void Set(Napi::Object obj, Key key, Napi::Value value) { obj.Set(KeyOf(obj.Env(), key), value); }
-
 
 }  // namespace
 
@@ -202,25 +203,24 @@ socklen_t SockaddrObjectFromJs(Napi::Value value, const char* name, sockaddr_sto
 Napi::Value SockaddrToJs(Napi::Env env, const sockaddr_storage* storage, socklen_t length) {
   if (length < sizeof(sa_family_t)) return env.Null();
   if (length > sizeof(*storage)) length = sizeof(*storage);
-  Napi::Object obj = Napi::Object::New(env);
+  Fields out(env);
   int family = storage->ss_family;
-  Set(obj, Key::family, family);
+  out.Add(Key::family, family);
   char text[INET6_ADDRSTRLEN];
   switch (family) {
     case AF_INET: {
       auto* sin = reinterpret_cast<const sockaddr_in*>(storage);
       inet_ntop(AF_INET, &sin->sin_addr, text, sizeof text);
-      Set(obj, Key::address, Napi::String::New(env, text));
-      Set(obj, Key::port, ntohs(sin->sin_port));
+      out.Add(Key::address, Napi::String::New(env, text)).Add(Key::port, ntohs(sin->sin_port));
       break;
     }
     case AF_INET6: {
       auto* sin6 = reinterpret_cast<const sockaddr_in6*>(storage);
       inet_ntop(AF_INET6, &sin6->sin6_addr, text, sizeof text);
-      Set(obj, Key::address, Napi::String::New(env, text));
-      Set(obj, Key::port, ntohs(sin6->sin6_port));
-      Set(obj, Key::flowinfo, ntohl(sin6->sin6_flowinfo));
-      Set(obj, Key::scopeId, sin6->sin6_scope_id);
+      out.Add(Key::address, Napi::String::New(env, text))
+          .Add(Key::port, ntohs(sin6->sin6_port))
+          .Add(Key::flowinfo, ntohl(sin6->sin6_flowinfo))
+          .Add(Key::scopeId, sin6->sin6_scope_id);
       break;
     }
     case AF_UNIX: {
@@ -228,32 +228,31 @@ Napi::Value SockaddrToJs(Napi::Env env, const sockaddr_storage* storage, socklen
       size_t n = length - offsetof(sockaddr_un, sun_path);
       // A pathname ends at its first NUL; an abstract name (leading NUL) is all of its bytes.
       if (n > 0 && sun->sun_path[0] != '\0') n = strnlen(sun->sun_path, n);
-      Set(obj, Key::path, Napi::String::New(env, sun->sun_path, n));
+      out.Add(Key::path, UnixNameToJs(env, sun->sun_path, n));
       break;
     }
     case AF_PACKET: {
       auto* sll = reinterpret_cast<const sockaddr_ll*>(storage);
-      Set(obj, Key::protocol, sll->sll_protocol);
-      Set(obj, Key::ifindex, sll->sll_ifindex);
-      Set(obj, Key::hatype, sll->sll_hatype);
-      Set(obj, Key::pkttype, sll->sll_pkttype);
-      Set(obj, Key::halen, sll->sll_halen);
       size_t halen = sll->sll_halen < sizeof(sll->sll_addr) ? sll->sll_halen : sizeof(sll->sll_addr);
-      Set(obj, Key::addr, Napi::Buffer<uint8_t>::Copy(env, sll->sll_addr, halen));
+      out.Add(Key::protocol, sll->sll_protocol)
+          .Add(Key::ifindex, sll->sll_ifindex)
+          .Add(Key::hatype, sll->sll_hatype)
+          .Add(Key::pkttype, sll->sll_pkttype)
+          .Add(Key::halen, sll->sll_halen)
+          .Add(Key::addr, Napi::Buffer<uint8_t>::Copy(env, sll->sll_addr, halen));
       break;
     }
     case AF_NETLINK: {
       auto* nl = reinterpret_cast<const sockaddr_nl*>(storage);
-      Set(obj, Key::pid, nl->nl_pid);
-      Set(obj, Key::groups, nl->nl_groups);
+      out.Add(Key::pid, nl->nl_pid).Add(Key::groups, nl->nl_groups);
       break;
     }
     default: {
       const uint8_t* bytes = reinterpret_cast<const uint8_t*>(storage) + sizeof(sa_family_t);
-      Set(obj, Key::data, Napi::Buffer<uint8_t>::Copy(env, bytes, length - sizeof(sa_family_t)));
+      out.Add(Key::data, Napi::Buffer<uint8_t>::Copy(env, bytes, length - sizeof(sa_family_t)));
     }
   }
-  return obj;
+  return out.Object();
 }
 
 namespace {

@@ -6,7 +6,6 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <vector>
@@ -14,6 +13,8 @@
 #include "addon.h"
 #include "args.h"
 #include "fd.h"
+#include "result.h"
+#include "wait.h"
 
 namespace sockfd {
 
@@ -36,9 +37,12 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   int fds[2];
   int r = NewSocketPair(domain, type, protocol, fds);
   if (r < 0) return Result(info.Env(), r);
-  Napi::Array pair = Napi::Array::New(info.Env(), 2);
-  pair.Set(0u, Result(info.Env(), fds[0]));
-  pair.Set(1u, Result(info.Env(), fds[1]));
+  FdGuard guard;
+  guard.Own(fds[0]);
+  guard.Own(fds[1]);
+  napi_value items[2] = {NumberValue(info.Env(), fds[0]), NumberValue(info.Env(), fds[1])};
+  Napi::Value pair = List(info.Env(), items, 2);
+  guard.Release();
   return pair;
 }
 
@@ -98,15 +102,8 @@ Napi::Value Ioctl(const Napi::CallbackInfo& info) {
   return Result(info.Env(), value);
 }
 
-int64_t NowMs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
 // poll(fds, timeout) -> [{ fd, revents }] | -errno; corresponds to poll(2). The result has one entry
-// per input entry, in order. EINTR is retried with the time that remains, so a signal neither ends
-// the wait early nor stretches it.
+// per input entry, in order. A signal neither ends the wait early nor stretches it (wait.h).
 Napi::Value Poll(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsArray()) {
@@ -115,36 +112,27 @@ Napi::Value Poll(const Napi::CallbackInfo& info) {
   Napi::Array list = info[0].As<Napi::Array>();
   uint32_t count = list.Length();
   if (count > 1u << 20) ThrowRangeError(env, "The \"fds\" argument has more than 1048576 entries");
-  int timeout = static_cast<int>(ToInteger(info[1], "timeout", -1, INT32_MAX));
+  int64_t timeout = ToInteger(info[1], "timeout", -1, INT32_MAX);
   std::vector<pollfd> fds(count);
+  Napi::Value fdKey(env, KeyOf(env, Key::fd)), eventsKey(env, KeyOf(env, Key::events));
   for (uint32_t i = 0; i < count; i++) {
     Napi::Value item = list.Get(i);
-    std::string at = "fds[" + std::to_string(i) + "]";
-    if (!item.IsObject()) ThrowTypeError(env, "The \"" + at + "\" element must be an object. Received " + Describe(item));
+    if (!item.IsObject()) {
+      ThrowTypeError(env, "The \"fds[" + std::to_string(i) + "]\" element must be an object. Received " + Describe(item));
+    }
     Napi::Object entry = item.As<Napi::Object>();
-    fds[i].fd = ToFd(entry.Get("fd"), (at + ".fd").c_str());
-    fds[i].events = static_cast<short>(ToInteger(entry.Get("events"), (at + ".events").c_str(), 0, 0xffff));
+    std::string at = "fds[" + std::to_string(i) + "]";
+    fds[i].fd = ToFd(entry.Get(fdKey), (at + ".fd").c_str());
+    fds[i].events = static_cast<short>(ToInteger(entry.Get(eventsKey), (at + ".events").c_str(), 0, 0xffff));
     fds[i].revents = 0;
   }
-  int64_t deadline = timeout >= 0 ? NowMs() + timeout : 0;
-  int r;
-  for (;;) {
-    r = poll(fds.data(), count, timeout);
-    if (r >= 0 || errno != EINTR) break;
-    if (timeout > 0) {
-      int64_t left = deadline - NowMs();
-      timeout = left > 0 ? static_cast<int>(left) : 0;
-    }
-  }
-  if (r < 0) return Result(env, -errno);
-  Napi::Array out = Napi::Array::New(env, count);
+  int r = WaitFor(fds.data(), count, Deadline::AfterMs(NowUs(), timeout));
+  if (r < 0) return Result(env, r);
+  std::vector<napi_value> entries(count);
   for (uint32_t i = 0; i < count; i++) {
-    Napi::Object entry = Napi::Object::New(env);
-    entry.Set("fd", Napi::Number::New(env, fds[i].fd));
-    entry.Set("revents", Napi::Number::New(env, static_cast<uint16_t>(fds[i].revents)));
-    out.Set(i, entry);
+    entries[i] = Fields(env).Add(Key::fd, fds[i].fd).Add(Key::revents, static_cast<uint16_t>(fds[i].revents)).Object();
   }
-  return out;
+  return List(env, entries.data(), count);
 }
 
 }  // namespace

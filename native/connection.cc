@@ -101,6 +101,12 @@ Napi::Value GetPeerName(const Napi::CallbackInfo& info) {
   return SockaddrToJs(info.Env(), &ss, len);
 }
 
+// reserveFd() -> 0 | -errno: opens the process's spare fd (fd.h) if it is not open.
+Napi::Value ReserveFd(const Napi::CallbackInfo& info) { return Result(info.Env(), OpenReserveFd()); }
+
+// shedConnections(fd) -> count | -EMFILE: closes the connections queued on a listener with the spare fd.
+Napi::Value Shed(const Napi::CallbackInfo& info) { return Result(info.Env(), ShedConnections(ArgFd(info, 0))); }
+
 }  // namespace
 
 void InitConnection(Napi::Env env, Napi::Object exports) {
@@ -108,6 +114,8 @@ void InitConnection(Napi::Env env, Napi::Object exports) {
   exports.Set("listen", Napi::Function::New(env, Listen, "listen"));
   ExportWithValidation<Accept>(env, exports, "accept");
   ExportWithValidation<Connect>(env, exports, "connect");
+  exports.Set("reserveFd", Napi::Function::New(env, ReserveFd, "reserveFd"));
+  exports.Set("shedConnections", Napi::Function::New(env, Shed, "shedConnections"));
   exports.Set("getsockname", Napi::Function::New(env, GetSockName, "getsockname"));
   exports.Set("getpeername", Napi::Function::New(env, GetPeerName, "getpeername"));
 }

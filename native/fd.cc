@@ -3,7 +3,11 @@
 #include "retry.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
+
+#include <mutex>
 
 namespace sockfd {
 
@@ -33,6 +37,49 @@ int CloseFd(int fd) {
   if (close(fd) == 0) return 0;
   int err = errno;
   return err == EINTR ? 0 : -err;
+}
+
+namespace {
+
+std::mutex reserveLock;
+int reserveFd = -1;
+
+int OpenReserveLocked() {
+  if (reserveFd >= 0) return 0;
+  int fd;
+  do fd = open("/dev/null", O_RDONLY | O_CLOEXEC); while (fd < 0 && errno == EINTR);
+  if (fd < 0) return -errno;
+  reserveFd = fd;
+  return 0;
+}
+
+}  // namespace
+
+int OpenReserveFd() {
+  std::lock_guard<std::mutex> lock(reserveLock);
+  return OpenReserveLocked();
+}
+
+int ShedConnections(int listener) {
+  std::lock_guard<std::mutex> lock(reserveLock);
+  if (reserveFd < 0) return -EMFILE;
+  CloseFd(reserveFd);
+  reserveFd = -1;
+  int shed = 0;
+  for (;;) {
+    // Only while a connection is queued: a blocking listener's accept would wait for the next one.
+    pollfd p = {listener, POLLIN, 0};
+    if (poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) break;
+    int fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      break;  // EAGAIN: the queue is empty; EMFILE: another thread took the spare's number
+    }
+    CloseFd(fd);
+    shed++;
+  }
+  OpenReserveLocked();  // when this fails, there is no reserve until a later OpenReserveFd succeeds
+  return shed;
 }
 
 }  // namespace sockfd

@@ -20,6 +20,16 @@ int AcceptFd(int fd, sockaddr_storage* address, socklen_t* length, int flags);
 // in CPython since PEP 475.
 int CloseFd(int fd);
 
+// The reserve fd (libuv's trick for accept under EMFILE): one spare fd per process, held open so that
+// a listening socket whose accept fails for want of fds can still take its queued connections off
+// the queue (and close them) instead of being reported readable for them forever.
+// OpenReserveFd() opens it if it is not open (0, or -errno when even that fails: then there is none).
+int OpenReserveFd();
+// Frees the reserve, accepts and closes every connection queued on `listener`, and opens the reserve
+// again; returns how many connections it closed, or -EMFILE when there was no reserve to free. Serialized
+// across threads (workers share the process's fd table and this one spare).
+int ShedConnections(int listener);
+
 }  // namespace sockfd
 
 #endif  // SOCKFD_FD_H_

@@ -1,11 +1,42 @@
 /**
  * The argument errors of sockfd's TypeScript layer, in the words and with the codes of the native
- * argument checks (native/args.cc) and of Node itself. No native code here: sockfd/packet uses these
+ * argument checks (native/args.cc) and of Node itself, and the argument readers that use them: fds,
+ * integers, lists and options objects, each read once. No native code here: sockfd/packet uses these
  * too and must load without the addon.
  * @internal
  * @packageDocumentation
  */
 import { inspect } from 'node:util';
+
+/**
+ * A value as Node's argument errors describe it after "Received": `undefined`, `null`,
+ * `type string ('17')`, `type number (1.5)`, `an instance of Object`, `function f`.
+ * @internal
+ */
+export function describe(value: unknown): string {
+  if (value === undefined || value === null) return String(value);
+  switch (typeof value) {
+    case 'function':
+      return value.name ? `function ${value.name}` : 'function';
+    case 'object': {
+      let name: unknown;
+      try {
+        name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+      } catch {
+        name = undefined; // a revoked Proxy, a throwing getter: describe it without asking again
+      }
+      return typeof name === 'string' && name !== '' ? `an instance of ${name}` : inspect(value, { depth: -1 });
+    }
+    case 'string': {
+      const shown = value.length > 28 ? `${value.slice(0, 25)}...` : value;
+      return `type string (${inspect(shown)})`;
+    }
+    case 'symbol':
+      return `type symbol (${String(value)})`;
+    default:
+      return `type ${typeof value} (${inspect(value)})`;
+  }
+}
 
 /**
  * A RangeError in the words and with the code (`ERR_OUT_OF_RANGE`) of sockfd's argument checks.
@@ -22,7 +53,13 @@ export function outOfRange(name: string, rule: string, received: unknown): Range
  * @internal
  */
 export function invalidArgValue(name: string, rule: string, received: unknown): TypeError {
-  const err = new TypeError(`The "${name}" argument ${rule}. Received ${inspect(received)}`);
+  let shown: string;
+  try {
+    shown = inspect(received, { depth: 1 });
+  } catch {
+    shown = describe(received);
+  }
+  const err = new TypeError(`The "${name}" argument ${rule}. Received ${shown}`);
   (err as TypeError & { code: string }).code = 'ERR_INVALID_ARG_VALUE';
   return err;
 }
@@ -32,8 +69,95 @@ export function invalidArgValue(name: string, rule: string, received: unknown): 
  * @internal
  */
 export function invalidArgType(name: string, expected: string, received: unknown): TypeError {
-  const what = received === null ? 'null' : typeof received;
-  const err = new TypeError(`The "${name}" argument must be ${expected}. Received type ${what}`);
+  const err = new TypeError(`The "${name}" argument must be ${expected}. Received ${describe(received)}`);
   (err as TypeError & { code: string }).code = 'ERR_INVALID_ARG_TYPE';
   return err;
+}
+
+/**
+ * An integer in `[min, max]`, checked as the native layer checks it (a TypeError for a non-number,
+ * a RangeError naming the range otherwise).
+ * @internal
+ */
+export function integerArg(value: unknown, name: string, min: number, max: number): number {
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw outOfRange(name, `an integer >= ${min} and <= ${max}`, value);
+  }
+  return value;
+}
+
+/**
+ * A file descriptor: an integer from 0 to 2^31-1, as every native call takes it.
+ * @internal
+ */
+export function fdArg(value: unknown, name = 'fd'): number {
+  return integerArg(value, name, 0, 2 ** 31 - 1);
+}
+
+/**
+ * The elements of a list argument, read once each into a new array: a TypeError for a non-array, a
+ * RangeError for more than `max` entries (before any element is read, so a huge or lying `length`
+ * is never walked), and holes read as `undefined` (never skipped), for the caller to refuse.
+ * @internal
+ */
+export function listArg(value: unknown, name: string, max: number): unknown[] {
+  if (!Array.isArray(value)) throw invalidArgType(name, 'an array', value);
+  const length: unknown = value.length;
+  if (typeof length !== 'number' || !Number.isInteger(length) || length < 0 || length > max) {
+    throw outOfRange(`${name}.length`, `at most ${max}`, length);
+  }
+  // Array.from defines its elements: an assignment could run a setter on Array.prototype.
+  return Array.from({ length }, (_, i) => value[i] as unknown);
+}
+
+/** How one field of an options object is checked: its JS type, or a function that checks and converts it. */
+export type FieldSpec = 'number' | 'boolean' | 'object' | 'function' | ((value: unknown, name: string) => unknown);
+
+/** The type a field of `optionsArg`'s result has, from its spec. */
+export type FieldType<F> = F extends 'number'
+  ? number
+  : F extends 'boolean'
+    ? boolean
+    : F extends 'object'
+      ? object
+      : F extends 'function'
+        ? (...args: never[]) => unknown
+        : F extends (value: unknown, name: string) => infer R
+          ? R
+          : never;
+
+/**
+ * An options object read once: `undefined` gives `{}`; anything but a plain object (null, a string,
+ * a view, an array) is a TypeError; every field is read once and checked against `spec` (a field left
+ * `undefined` is absent); an own field `spec` does not name is a TypeError, since sockfd never ignores an
+ * option silently. Returns a new object with the fields that were given.
+ * @internal
+ */
+export function optionsArg<S extends Record<string, FieldSpec>>(value: unknown, name: string, spec: S): { [K in keyof S]?: FieldType<S[K]> } {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || ArrayBuffer.isView(value)) {
+    throw invalidArgType(name, 'of type object', value);
+  }
+  const known = Object.keys(spec);
+  for (const key of Object.keys(value)) {
+    if (!Object.prototype.hasOwnProperty.call(spec, key)) {
+      throw invalidArgValue(name, `has an unknown property "${key}": the options are ${known.join(', ')}`, value);
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const key of known) {
+    const v: unknown = (value as Record<string, unknown>)[key];
+    if (v === undefined) continue;
+    const check = spec[key]!;
+    const field = `${name}.${key}`;
+    if (typeof check === 'function') {
+      Object.defineProperty(out, key, { value: check(v, field), enumerable: true, writable: true, configurable: true });
+      continue;
+    }
+    const ok = check === 'object' ? typeof v === 'object' && v !== null : typeof v === check;
+    if (!ok) throw invalidArgType(field, `of type ${check}`, v);
+    Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+  }
+  return out as { [K in keyof S]?: FieldType<S[K]> };
 }

@@ -28,8 +28,42 @@ export interface NativeWatcher {
   unref(): void;
 }
 
+/**
+ * @internal The bindings the event-loop layer calls, which also exist as validation-only twins
+ * (`validate.<name>`): the same argument checks, the address recorded in `lastAddress`, and 0 instead
+ * of the system call. A call that must queue behind others is checked through its twin when it is made.
+ */
+export type ValidatedCalls = Pick<
+  NativeBinding,
+  | 'accept'
+  | 'connect'
+  | 'read'
+  | 'write'
+  | 'send'
+  | 'recv'
+  | 'sendto'
+  | 'recvfrom'
+  | 'sendmsg'
+  | 'recvmsg'
+  | 'sendmmsg'
+  | 'recvmmsg'
+  | 'sendmmsgPacked'
+  | 'recvmmsgPacked'
+>;
+
 /** @internal */
 export interface NativeBinding {
+  /** The validation-only twins of the calls the event-loop layer makes. */
+  readonly validate: ValidatedCalls;
+  /**
+   * This environment's record of the address (binary form) the last address-taking call was given,
+   * written whenever that call did not complete: what its error names, and what a waiting call keeps.
+   */
+  readonly lastAddress: Buffer;
+  /** Opens the process's spare fd for accept under EMFILE: 0 or a negative errno. */
+  reserveFd(): number;
+  /** Closes the connections queued on a listener with the spare fd: how many, or -EMFILE with no spare. */
+  shedConnections(fd: number): number;
   Watcher: new (fd: number, callback: (status: number, events: number) => void) => NativeWatcher;
   readonly constants: Readonly<Record<string, number>>;
   socket(domain: number, type: number, protocol: number): number;

@@ -4,7 +4,7 @@
  */
 import { native } from './binding.js';
 import { SOMAXCONN } from './constants.generated.js';
-import { check, value } from './errors.js';
+import { check, checkAt, value } from './errors.js';
 import type { AnySockAddr, SockAddr } from './sockaddr.js';
 
 /**
@@ -14,7 +14,7 @@ import type { AnySockAddr, SockAddr } from './sockaddr.js';
  * bind(fd, { family: AF_INET, address: '127.0.0.1', port: 0 });
  */
 export function bind(fd: number, addr: AnySockAddr): void {
-  check(native.bind(fd, addr), 'bind', addr);
+  checkAt(native.bind(fd, addr), 'bind');
 }
 
 /**
@@ -53,7 +53,7 @@ export function accept(fd: number, flags = 0): AcceptResult {
  * @throws SystemError `connect` (ECONNREFUSED, ETIMEDOUT, ENETUNREACH, EINPROGRESS, ...), with `address`/`port`.
  */
 export function connect(fd: number, addr: AnySockAddr): void {
-  check(native.connect(fd, addr), 'connect', addr);
+  checkAt(native.connect(fd, addr), 'connect');
 }
 
 /**

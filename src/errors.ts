@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import * as util from 'node:util';
+import { invalidArgType, outOfRange } from './argerrors.js';
 import { native } from './binding.js';
 import type { AnySockAddr, SockAddr } from './sockaddr.js';
 
@@ -16,13 +17,25 @@ for (const [name, value] of Object.entries(native.constants)) {
   if (/^E[A-Z0-9]+$/.test(name) && !cNames.has(value)) cNames.set(value, name);
 }
 
+/** The largest errno Linux defines is 133 (EHWPOISON); 4095 is the kernel's MAX_ERRNO. */
+const MAX_ERRNO = 4095;
+
+/** A positive or negative errno, checked: a non-zero integer of at most MAX_ERRNO. */
+function errnoArg(errno: unknown): number {
+  if (typeof errno !== 'number') throw invalidArgType('errno', 'of type number', errno);
+  if (!Number.isInteger(errno) || errno === 0 || Math.abs(errno) > MAX_ERRNO) {
+    throw outOfRange('errno', `a non-zero integer from -${MAX_ERRNO} to ${MAX_ERRNO}`, errno);
+  }
+  return errno;
+}
+
 /**
  * The name Node gives an errno (what `util.getSystemErrorName` returns, e.g. `ENOTSUP` for 95), or
  * the C name where Node has none (`EINPROGRESS`).
  * @param errno - a positive errno value or Node's negative form.
  */
 export function errnoName(errno: number): string {
-  const n = Math.abs(errno);
+  const n = Math.abs(errnoArg(errno));
   const name = util.getSystemErrorName(-n);
   if (!name.startsWith('Unknown system error')) return name;
   return cNames.get(n) ?? `E${n}`;
@@ -45,38 +58,48 @@ export class SystemError extends Error {
   declare port?: number;
 
   /**
-   * @param errno - the positive (C) or negative (Node) errno.
+   * @param errno - the positive (C) or negative (Node) errno: a non-zero integer (a RangeError
+   *   `ERR_OUT_OF_RANGE` otherwise, as for 0, which is no error).
    * @param syscall - the system call's name.
    * @param given - the address the call was given (object or binary form), for `address`/`port` and the message.
    * @param hint - a sentence appended to the message in parentheses (what to do about it).
    */
   constructor(errno: number, syscall: string, given?: AnySockAddr, hint?: string) {
     const code = errnoName(errno);
-    let addr: SockAddr | null | undefined;
-    try {
-      addr = ArrayBuffer.isView(given) ? native.decodeSockaddr(given) : given;
-    } catch {
-      addr = undefined; // a malformed binary address: the error still stands, without it
-    }
+    if (typeof syscall !== 'string') throw invalidArgType('syscall', 'of type string', syscall);
+    if (hint !== undefined && typeof hint !== 'string') throw invalidArgType('hint', 'of type string', hint);
+    // The address is read once, and a caller's object that throws (a revoked Proxy) costs the error
+    // its address, never the error itself.
     let address: string | undefined;
     let port: number | undefined;
-    if (addr && 'address' in addr) {
-      address = addr.address;
-      port = addr.port;
-    } else if (addr && 'path' in addr) {
-      address = typeof addr.path === 'string' ? addr.path : Buffer.from(addr.path).toString();
+    try {
+      const addr: SockAddr | null | undefined = ArrayBuffer.isView(given) ? native.decodeSockaddr(given) : given;
+      if (addr && 'address' in addr) {
+        address = addr.address;
+        port = addr.port;
+      } else if (addr && 'path' in addr) {
+        address = typeof addr.path === 'string' ? addr.path : Buffer.from(addr.path).toString();
+      }
+    } catch {
+      address = port = undefined; // a malformed binary address: the error still stands, without it
     }
     // The same text as Node's exceptionWithHostPort: "connect ECONNREFUSED 127.0.0.1:1".
     let details = '';
     if (port !== undefined && port > 0) details = ` ${address}:${port}`;
     else if (address) details = ` ${address}`;
     super(`${syscall} ${code}${details}${hint ? ` (${hint})` : ''}`);
-    this.errno = -Math.abs(errno);
-    this.code = code;
-    this.syscall = syscall;
-    if (address !== undefined) this.address = address;
-    if (port !== undefined && port > 0) this.port = port;
+    // Defined, not assigned: a setter a program put on Object.prototype cannot drop a field.
+    own(this, 'errno', -Math.abs(errno));
+    own(this, 'code', code);
+    own(this, 'syscall', syscall);
+    if (address !== undefined) own(this, 'address', address);
+    if (port !== undefined && port > 0) own(this, 'port', port);
   }
+}
+
+/** Defines an own, enumerable, writable data property, as an assignment to a new field would. */
+function own(target: object, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 Object.defineProperty(SystemError.prototype, 'name', { value: 'Error', writable: true, configurable: true });
 
@@ -104,6 +127,26 @@ function systemError(errno: number, syscall: string, addr: AnySockAddr | undefin
 export function check(result: number, syscall: string, addr?: AnySockAddr): number {
   if (result < 0) throw systemError(-result, syscall, addr, check);
   return result;
+}
+
+/**
+ * `check` for a call that was given an address (bind, connect, sendto, sendmsg): the error names the
+ * address the native layer converted and used, which it records when a call does not complete
+ * (`lastAddress`), so the caller's object is never read a second time.
+ * @internal
+ */
+export function checkAt(result: number, syscall: string): number {
+  if (result < 0) throw systemError(-result, syscall, native.lastAddress, checkAt);
+  return result;
+}
+
+/**
+ * A copy of the address the last address-taking binding call was given, for a call that goes on
+ * waiting and must not read the caller's object again.
+ * @internal
+ */
+export function lastAddress(): Buffer {
+  return Buffer.from(native.lastAddress);
 }
 
 /**

@@ -8,7 +8,7 @@
  * @packageDocumentation
  */
 import { native } from './binding.js';
-import { check, invalidArgType, value } from './errors.js';
+import { check, checkAt, invalidArgType, value } from './errors.js';
 import type { AnySockAddr, BinarySockAddr, SockAddr } from './sockaddr.js';
 
 /**
@@ -58,7 +58,7 @@ export function recv(fd: number, buf: ArrayBufferView, length?: number, flags = 
  * sendto(fd, Buffer.from('Michael'), undefined, 0, { family: AF_INET, address: '127.0.0.1', port: 9999 });
  */
 export function sendto(fd: number, buf: ArrayBufferView, length: number | undefined, flags: number, addr: AnySockAddr): number {
-  return check(native.sendto(fd, buf, length, flags, addr), 'sendto', addr);
+  return checkAt(native.sendto(fd, buf, length, flags, addr), 'sendto');
 }
 
 /** What `recvfrom` returns. */

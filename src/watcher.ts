@@ -19,6 +19,7 @@
  */
 import { native, type NativeWatcher } from './binding.js';
 import { POLLERR, POLLIN, POLLOUT, POLLPRI, POLLRDHUP } from './constants.generated.js';
+import { fdArg } from './argerrors.js';
 import { SystemError, invalidArgType, outOfRange } from './errors.js';
 import { onClose } from './lifecycle.js';
 import { constants as osConstants } from 'node:os';
@@ -211,6 +212,7 @@ export class FdState {
 }
 
 const states = new Map<number, FdState>();
+let reserved = false;
 
 /**
  * The fd's shared watcher state, created on first use (which sets O_NONBLOCK on the fd).
@@ -230,6 +232,11 @@ export function fdState(fd: number): FdState {
 export function tryFdState(fd: number): FdState | number {
   let state = states.get(fd);
   if (state) return state;
+  if (!reserved) {
+    // The spare fd for accept under EMFILE (native/fd.h), opened with the first watcher, as libuv
+    // opens its own with the first stream: later, the process may be out of fds.
+    reserved = native.reserveFd() === 0;
+  }
   state = new FdState(fd);
   const r = state.handle.init();
   if (r < 0) {
@@ -270,9 +277,10 @@ onClose((fd) => states.get(fd)?.destroy(canceled(fd, 'closed')));
  * `ERR_SOCKET_CLOSED`. Call it before handing an fd that `sockfd/promises` or `watch` used to
  * `net`/`dgram`, since libuv lets only one handle of a loop watch an fd. A no-op for an fd
  * sockfd does not watch.
+ * @throws TypeError/RangeError for an `fd` that is not an integer from 0 to 2^31-1, as every call.
  */
 export function release(fd: number): void {
-  states.get(fd)?.destroy(canceled(fd, 'released'));
+  states.get(fdArg(fd))?.destroy(canceled(fd, 'released'));
 }
 
 function toUvEvents(events: number): number {

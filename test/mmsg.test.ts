@@ -363,13 +363,13 @@ describe('recvmmsgInto', () => {
 });
 
 describe('batch limits and argument errors', () => {
-  it('sendmmsg refuses 1025 messages (UIO_MAXIOV is 1024) with a RangeError naming buffers, sending nothing', () => {
+  it('sendmmsg refuses 1025 messages (UIO_MAXIOV is 1024) with a RangeError naming messages, sending nothing', () => {
     const a = udp();
     const b = udp();
     connect(a, getsockname(b));
     const err = thrown(() => sendmmsg(a, views(1025, 1)));
     expect(err).toBeInstanceOf(RangeError);
-    expect((err as Error).message).toMatch(/"buffers"/);
+    expect((err as Error).message).toMatch(/"messages\.length"/);
     expectNothingQueued(b);
   });
 
@@ -400,7 +400,7 @@ describe('batch limits and argument errors', () => {
     expect((err as Error).message).toMatch(/"buffers\[1\]"/);
   });
 
-  it('sendmmsg refuses a { buf } that is not a view with a TypeError naming buffers[i], sending nothing', () => {
+  it('sendmmsg refuses a { buf } that is not a view with a TypeError naming messages[i].buf, sending nothing', () => {
     const a = udp();
     const b = udp();
     const msgs = [
@@ -409,7 +409,7 @@ describe('batch limits and argument errors', () => {
     ] as unknown as MMsg[];
     const err = thrown(() => sendmmsg(a, msgs));
     expect(err).toBeInstanceOf(TypeError);
-    expect((err as Error).message).toMatch(/"buffers\[1\]"/);
+    expect((err as Error).message).toMatch(/"messages\[1\]\.buf"/);
     expectNothingQueued(b);
   });
 

@@ -142,7 +142,7 @@ export function optionsArg<S extends Record<string, FieldSpec>>(value: unknown, 
   const known = Object.keys(spec);
   for (const key of Object.keys(value)) {
     if (!Object.prototype.hasOwnProperty.call(spec, key)) {
-      throw invalidArgValue(name, `has an unknown property "${key}": the options are ${known.join(', ')}`, value);
+      throw invalidArgValue(name, `has an unknown property "${key}" (it takes ${known.join(', ')})`, value);
     }
   }
   const out: Record<string, unknown> = {};

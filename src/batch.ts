@@ -11,7 +11,7 @@
  */
 import { endianness } from 'node:os';
 import { native } from './binding.js';
-import { invalidArgType, outOfRange } from './argerrors.js';
+import { integerArg, invalidArgType, optionsArg, outOfRange } from './argerrors.js';
 import type { AnySockAddr, BinarySockAddr } from './sockaddr.js';
 import { SOCKADDR_BINARY_SIZE, encodeSockaddr } from './sockaddrcodec.js';
 
@@ -25,12 +25,6 @@ export interface MMsgBatchOptions {
    * `sendmmsg`, senders after `recvmmsgInto`. Default false (a connected socket needs none).
    */
   addresses?: boolean;
-}
-
-function integerIn(name: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
-  if (!Number.isInteger(value) || value < min || value > max) throw outOfRange(name, `an integer >= ${min} and <= ${max}`, value);
-  return value;
 }
 
 /**
@@ -67,18 +61,18 @@ export class MMsgBatch {
    * @param size - bytes per slot, at least 1.
    * @throws RangeError for a count or size out of range (or a batch too large to allocate).
    */
-  constructor(slots: number, size: number, options: MMsgBatchOptions = {}) {
-    this.slots = integerIn('slots', slots, 1, MMSG_BATCH_MAX);
-    this.size = integerIn('size', size, 1, 2 ** 31 - 1);
-    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options);
+  constructor(slots: number, size: number, options?: MMsgBatchOptions) {
+    this.slots = integerArg(slots, 'slots', 1, MMSG_BATCH_MAX);
+    this.size = integerArg(size, 'size', 1, 2 ** 31 - 1);
+    const o = optionsArg(options, 'options', { addresses: 'boolean' });
     this.data = new Uint8Array(slots * size);
     this.lengths = new Uint32Array(slots);
     this.flags = new Uint32Array(slots);
-    this.addresses = options.addresses ? new Uint8Array(slots * SOCKADDR_BINARY_SIZE) : undefined;
+    this.addresses = o.addresses ? new Uint8Array(slots * SOCKADDR_BINARY_SIZE) : undefined;
   }
 
   private index(i: number): number {
-    return integerIn('i', i, 0, this.slots - 1);
+    return integerArg(i, 'i', 0, this.slots - 1);
   }
 
   /** Slot `i` whole (a view, not a copy): write a datagram there, then set `lengths[i]`. */
@@ -151,8 +145,8 @@ function writeAddress(dst: Uint8Array, src: Uint8Array): void {
 
 /** Checks the range of slots a batch call covers; returns the count. @internal */
 export function batchRange(batch: MMsgBatch, start: number, count: number | undefined): number {
-  integerIn('start', start, 0, batch.slots);
-  return integerIn('count', count === undefined ? batch.slots - start : count, 0, batch.slots - start);
+  integerArg(start, 'start', 0, batch.slots);
+  return integerArg(count === undefined ? batch.slots - start : count, 'count', 0, batch.slots - start);
 }
 
 /** The binding call of `sendmmsg(fd, batch, ...)`. @internal */

@@ -31,7 +31,7 @@ import {
   TCP_CONGESTION,
   TCP_INFO,
 } from './constants.generated.js';
-import { invalidArgValue, outOfRange } from './errors.js';
+import { invalidArgType, invalidArgValue, optionsArg, outOfRange } from './argerrors.js';
 import { inet_ntop, inet_pton } from './inet.js';
 
 /** `struct linger` (SO_LINGER). */
@@ -185,18 +185,19 @@ function w64(b: Buffer, v: number, o: number): void {
   if (le) b.writeBigInt64LE(BigInt(v), o);
   else b.writeBigInt64BE(BigInt(v), o);
 }
-function object(v: unknown, name: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v)) throw invalidArgValue(name, 'must be an object', v);
-  return v as Record<string, unknown>;
+/** The fields of a structured option's object, each read once; a field the struct does not have is a TypeError. */
+function object(v: unknown, name: string, fields: readonly string[]): Record<string, unknown> {
+  const spec = Object.fromEntries(fields.map((f) => [f, (x: unknown) => x])) as Record<string, (x: unknown) => unknown>;
+  return optionsArg(v, name, spec) as Record<string, unknown>;
 }
 
 /** How one structured option maps: `size` bytes for getsockopt, and the two directions. */
 export interface OptCodec {
   size: number;
-  /** `encode` also takes a plain number (SO_RCVTIMEO: milliseconds); otherwise numbers pass as a C int. */
-  numbers?: boolean;
-  /** `encode` also takes a string (IP_MULTICAST_IF: an address); otherwise strings pass as their bytes. */
-  strings?: boolean;
+  /** What `setsockopt` takes for it, for error messages: `'{ onoff, linger }'`. */
+  shape?: string;
+  /** The JS types `encode` takes (besides raw bytes, which any option takes); none for an option that is only read. */
+  accepts?: readonly ('object' | 'number' | 'string')[];
   decode?(buf: Buffer): unknown;
   encode?(value: unknown): Buffer;
 }
@@ -218,7 +219,11 @@ const TCP_INFO_FIELDS: [keyof TcpInfo, number, 32 | 64][] = [
 /** Decodes `struct tcp_info`; fields beyond what the kernel returned are left out. */
 export function decodeTcpInfo(b: Buffer): TcpInfo {
   if (b.length < 8) throw outOfRange('tcp_info', 'at least 8 bytes', b.length);
-  const info = {
+  // Built from entries (defined, never assigned), so no setter on Object.prototype can drop a field.
+  const fields = TCP_INFO_FIELDS.filter(([, offset, bits]) => offset + bits / 8 <= b.length).map(
+    ([name, offset, bits]) => [name, bits === 32 ? rd32(b, offset) : rd64(b, offset)] as const,
+  );
+  return {
     state: b[0]!,
     stateName: TCP_STATES[b[0]!] ?? String(b[0]),
     caState: b[1]!,
@@ -228,13 +233,8 @@ export function decodeTcpInfo(b: Buffer): TcpInfo {
     options: b[5]!,
     sndWscale: b[6]! & 0xf,
     rcvWscale: b[6]! >> 4,
+    ...Object.fromEntries(fields),
   } as TcpInfo;
-  const fields = info as unknown as Record<string, number>;
-  for (const [name, offset, bits] of TCP_INFO_FIELDS) {
-    if (offset + bits / 8 > b.length) break;
-    fields[name] = bits === 32 ? rd32(b, offset) : rd64(b, offset);
-  }
-  return info;
 }
 
 function inAddr(v: unknown, name: string): Buffer {
@@ -249,9 +249,11 @@ function in6Addr(v: unknown, name: string): Buffer {
 
 const linger: OptCodec = {
   size: 8,
+  shape: '{ onoff, linger }',
+  accepts: ['object'],
   decode: (b) => ({ onoff: rdi32(b, 0), linger: rdi32(b, 4) }) satisfies Linger,
   encode(v) {
-    const o = object(v, 'value');
+    const o = object(v, 'value', ['onoff', 'linger']);
     const b = Buffer.alloc(8);
     w32(b, int(o.onoff, 'value.onoff', -(2 ** 31), 2 ** 31 - 1), 0);
     w32(b, int(o.linger, 'value.linger', -(2 ** 31), 2 ** 31 - 1), 4);
@@ -261,7 +263,8 @@ const linger: OptCodec = {
 
 const timeval: OptCodec = {
   size: 16,
-  numbers: true,
+  shape: 'a number of milliseconds or { sec, usec }',
+  accepts: ['number', 'object'],
   decode: (b) => ({ sec: rdi64(b, 0), usec: rdi64(b, 8) }) satisfies Timeval,
   encode(v) {
     const b = Buffer.alloc(16);
@@ -271,7 +274,7 @@ const timeval: OptCodec = {
       w64(b, (ms % 1000) * 1000, 8);
       return b;
     }
-    const o = object(v, 'value');
+    const o = object(v, 'value', ['sec', 'usec']);
     w64(b, int(o.sec, 'value.sec', 0, Number.MAX_SAFE_INTEGER), 0);
     w64(b, int(o.usec, 'value.usec', 0, 999_999), 8);
     return b;
@@ -280,8 +283,10 @@ const timeval: OptCodec = {
 
 const ipMreqn: OptCodec = {
   size: 12,
+  shape: '{ multiaddr, address?, ifindex? }',
+  accepts: ['object'],
   encode(v) {
-    const o = object(v, 'value');
+    const o = object(v, 'value', ['multiaddr', 'address', 'ifindex']);
     const b = Buffer.alloc(12); // struct in_addr imr_multiaddr, imr_address; int imr_ifindex
     if (o.multiaddr !== undefined) inAddr(o.multiaddr, 'value.multiaddr').copy(b, 0);
     if (o.address !== undefined) inAddr(o.address, 'value.address').copy(b, 4);
@@ -292,8 +297,10 @@ const ipMreqn: OptCodec = {
 
 const ipv6Mreq: OptCodec = {
   size: 20,
+  shape: '{ multiaddr, ifindex? }',
+  accepts: ['object'],
   encode(v) {
-    const o = object(v, 'value');
+    const o = object(v, 'value', ['multiaddr', 'ifindex']);
     const b = Buffer.alloc(20); // struct in6_addr ipv6mr_multiaddr; int ipv6mr_interface
     in6Addr(o.multiaddr, 'value.multiaddr').copy(b, 0);
     w32(b, int(o.ifindex ?? 0, 'value.ifindex', 0, 2 ** 31 - 1), 16);
@@ -303,8 +310,10 @@ const ipv6Mreq: OptCodec = {
 
 const packetMreq: OptCodec = {
   size: 16,
+  shape: '{ ifindex, type, address? }',
+  accepts: ['object'],
   encode(v) {
-    const o = object(v, 'value');
+    const o = object(v, 'value', ['ifindex', 'type', 'address']);
     const address = (o.address ?? new Uint8Array(0)) as Uint8Array;
     if (!(address instanceof Uint8Array) || address.length > 8) {
       throw outOfRange('value.address', 'a Uint8Array of at most 8 bytes', (address as Uint8Array)?.length);
@@ -320,9 +329,16 @@ const packetMreq: OptCodec = {
 
 const name: OptCodec = {
   size: 64,
+  shape: 'a string (an interface or algorithm name)',
+  accepts: ['string'],
   decode: (b) => {
     const end = b.indexOf(0);
     return b.toString('utf8', 0, end < 0 ? b.length : end);
+  },
+  encode(v) {
+    if (typeof v !== 'string') throw invalidArgType('value', 'of type string', v);
+    if (v.includes('\0')) throw invalidArgValue('value', 'must not contain NUL characters', v);
+    return Buffer.from(v, 'utf8');
   },
 };
 
@@ -334,19 +350,23 @@ export const optCodecs = new Map<number, OptCodec>([
   [key(SOL_SOCKET, SO_LINGER), linger],
   [key(SOL_SOCKET, SO_RCVTIMEO), timeval],
   [key(SOL_SOCKET, SO_SNDTIMEO), timeval],
-  [key(SOL_SOCKET, SO_PEERCRED), { size: 12, decode: (b) => ({ pid: rdi32(b, 0), uid: rd32(b, 4), gid: rd32(b, 8) }) satisfies Ucred }],
+  [key(SOL_SOCKET, SO_PEERCRED), { size: 12, shape: 'nothing: it can only be read', decode: (b) => ({ pid: rdi32(b, 0), uid: rd32(b, 4), gid: rd32(b, 8) }) satisfies Ucred }],
   [key(SOL_SOCKET, SO_BINDTODEVICE), name],
   [key(IPPROTO_TCP, TCP_CONGESTION), name],
-  [key(IPPROTO_TCP, TCP_INFO), { size: 256, decode: decodeTcpInfo }],
+  [key(IPPROTO_TCP, TCP_INFO), { size: 256, shape: 'nothing: it can only be read', decode: decodeTcpInfo }],
   [key(IPPROTO_IP, IP_ADD_MEMBERSHIP), ipMreqn],
   [key(IPPROTO_IP, IP_DROP_MEMBERSHIP), ipMreqn],
   [
     key(IPPROTO_IP, IP_MULTICAST_IF),
     {
       size: 4,
-      strings: true,
+      shape: 'an IPv4 address string or { address?, ifindex? }',
+      accepts: ['string', 'object'],
       decode: (b) => inet_ntop(AF_INET, Buffer.concat([b, Buffer.alloc(4)]).subarray(0, 4)),
-      encode: (v) => (typeof v === 'string' ? inAddr(v, 'value') : ipMreqn.encode!(v)),
+      encode: (v) => {
+        if (typeof v === 'string') return inAddr(v, 'value');
+        return ipMreqn.encode!(object(v, 'value', ['address', 'ifindex']));
+      },
     },
   ],
   [key(IPPROTO_IPV6, IPV6_JOIN_GROUP), ipv6Mreq],

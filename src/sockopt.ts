@@ -7,7 +7,7 @@
 import * as os from 'node:os';
 import { native } from './binding.js';
 import { SOL_SOCKET, SO_ATTACH_FILTER, SO_ATTACH_REUSEPORT_CBPF } from './constants.generated.js';
-import { check, invalidArgValue, outOfRange } from './errors.js';
+import { check, invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 import { optCodec } from './optcodecs.js';
 
 // One scratch int per environment for integer options: no allocation per call.
@@ -128,14 +128,29 @@ export function setsockopt(fd: number, level: number, name: number, value: SockO
     check(native.setsockoptprog(fd, level, name, packBpf(value)), 'setsockopt');
     return;
   }
-  let raw: number | boolean | ArrayBufferView;
+  check(native.setsockopt(fd, level, name, optionBytes(level, name, value)), 'setsockopt');
+}
+
+/**
+ * What `setsockopt` passes to the native call for a value: raw bytes as given (always possible, for
+ * any option), the structured options through their codec (which takes only its own shape: an
+ * object, or for some a number or string), and for every other option a C int from a number or a
+ * boolean. Anything else is a TypeError that says what the option takes, so no value is ever
+ * reinterpreted (a string's bytes as a `struct linger`) or ignored.
+ */
+function optionBytes(level: number, name: number, value: unknown): number | boolean | ArrayBufferView {
+  if (ArrayBuffer.isView(value)) return value;
   const codec = optCodec(level, name);
-  const plainObject = typeof value === 'object' && value !== null && !ArrayBuffer.isView(value);
-  if (codec?.encode && (plainObject || (typeof value === 'number' && codec.numbers) || (typeof value === 'string' && codec.strings))) {
-    raw = codec.encode(value);
-  } else if (typeof value === 'string') raw = Buffer.from(value, 'utf8');
-  else if (plainObject) {
-    throw invalidArgValue('value', 'must be a number, boolean, string or ArrayBufferView for this option', value);
-  } else raw = value as number | boolean | ArrayBufferView;
-  check(native.setsockopt(fd, level, name, raw), 'setsockopt');
+  if (codec === undefined) {
+    if (typeof value === 'number' || typeof value === 'boolean') return value;
+    throw invalidArgType(
+      'value',
+      'a number or a boolean (a C int), an array of BPF instructions, or an ArrayBufferView of raw bytes (e.g. Buffer.from(string))',
+      value,
+    );
+  }
+  const kind = value === null ? 'null' : typeof value;
+  const takes = codec.encode !== undefined && (codec.accepts as readonly string[] | undefined)?.includes(kind) === true;
+  if (!takes) throw invalidArgType('value', `${codec.shape ?? 'its own shape'} for this option, or an ArrayBufferView of raw bytes`, value);
+  return codec.encode!(value);
 }

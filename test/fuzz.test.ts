@@ -27,7 +27,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { endianness, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as sockfd from '../src/index.js';
 import { SystemError } from '../src/errors.js';
 import * as promises from '../src/promises.js';
@@ -81,6 +81,10 @@ const AF_PACKET = k('AF_PACKET');
 
 const tmp = mkdtempSync(join(tmpdir(), 'sockfd-fuzz-'));
 let generation = 0;
+// Hostile addresses include relative unix paths (random strings), which bind a socket file in the
+// working directory: this file works in its temp dir, so that nothing is left in the checkout.
+const cwd = process.cwd();
+beforeAll(() => process.chdir(tmp));
 
 interface Group {
   name: string;
@@ -1103,6 +1107,7 @@ afterAll(async () => {
   for (const p of pools) p.closeAll();
   await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
   await new Promise<void>((r) => (udp ? udp.close(() => r()) : r()));
+  process.chdir(cwd);
   rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -5,7 +5,7 @@
  */
 import { type PseudoHeader, pseudoHeaderChecksum } from './checksum.js';
 import { PacketError, outOfRange } from './errors.js';
-import { asBuffer, need, optUint, payloadOf, uint } from './util.js';
+import { asBuffer, need, obj, optObj, optUint, payloadOf, uint } from './util.js';
 
 export type { PseudoHeader } from './checksum.js';
 
@@ -55,6 +55,8 @@ export interface Packet extends Required<Header> {
  * const datagram = udp.encode({ sourcePort: 5000, destinationPort: 53 }, query, pseudo);
  */
 export function encode(header: Header, payload?: Uint8Array, pseudo?: PseudoHeader): Buffer {
+  obj(header, 'header');
+  optObj(pseudo, 'pseudo');
   const body = payloadOf(payload);
   const out = Buffer.alloc(HEADER_LENGTH + body.length);
   out.writeUInt16BE(uint(header.sourcePort, 'sourcePort', 0xffff), 0);
@@ -100,6 +102,7 @@ function verify(b: Buffer, length: number, pseudo: PseudoHeader): boolean {
  */
 export function decode(buffer: Uint8Array, pseudo?: PseudoHeader): Packet {
   const [b, length] = checked(buffer);
+  optObj(pseudo, 'pseudo');
   const out: Packet = {
     sourcePort: b.readUInt16BE(0),
     destinationPort: b.readUInt16BE(2),
@@ -121,5 +124,5 @@ export function decode(buffer: Uint8Array, pseudo?: PseudoHeader): Packet {
  */
 export function verifyChecksum(buffer: Uint8Array, pseudo: PseudoHeader): boolean {
   const [b, length] = checked(buffer);
-  return verify(b, length, pseudo);
+  return verify(b, length, obj(pseudo, 'pseudo'));
 }

@@ -70,7 +70,11 @@ function pseudoOf(list: Layer[], i: number, name: string): PseudoHeader | undefi
     const l = list[j]!;
     if (l.layer === 'routing' && final === undefined) final = routing.finalDestination(l);
     if (l.layer === 'ipv4' || l.layer === 'ipv6') {
-      if (typeof l.source !== 'string') throw invalidArgType(`${name}[${j}].source`, 'of type string (build needs the source address)', l.source);
+      if (typeof l.source !== 'string') {
+        const err = invalidArgType(`${name}[${j}].source`, 'of type string (build needs the source address)', l.source);
+        prefixed.add(err);
+        throw err;
+      }
       return { source: l.source, destination: final ?? l.destination };
     }
   }

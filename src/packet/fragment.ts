@@ -1,7 +1,7 @@
 /**
  * The IPv6 Fragment header (RFC 8200 section 4.5), next header value 44: encode and decode. To split
- * a whole packet into fragments and put fragments back together, see `fragment` and `reassemble` at
- * the top of `sockfd/packet`.
+ * a whole IPv4 or IPv6 packet into fragments and put fragments back together, see `split` and
+ * `reassemble` in this namespace.
  * @packageDocumentation
  */
 import { asBuffer, bool, need, obj, optUint, payloadOf, uint } from './util.js';

@@ -32,7 +32,7 @@ export * as tcp from './tcp.js';
 export * as hopopts from './hopopts.js';
 export * as dstopts from './dstopts.js';
 export * as routing from './routing.js';
-export * as fragment from './fragment.js';
+export * as fragment from './fragmentns.js';
 export * as ah from './ah.js';
 export * as esp from './esp.js';
 export * as igmp from './igmp.js';
@@ -77,3 +77,4 @@ export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 /** IP protocol (next header) number of ICMPv6: 58. */
 export const IPPROTO_ICMPV6 = 58;
+export { matches } from './match.js';

@@ -78,3 +78,4 @@ export const IPPROTO_UDP = 17;
 /** IP protocol (next header) number of ICMPv6: 58. */
 export const IPPROTO_ICMPV6 = 58;
 export { matches } from './match.js';
+export * as pcap from './pcap.js';

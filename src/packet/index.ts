@@ -79,3 +79,5 @@ export const IPPROTO_UDP = 17;
 export const IPPROTO_ICMPV6 = 58;
 export { matches } from './match.js';
 export * as pcap from './pcap.js';
+export { probe } from './probe.js';
+export type { ProbeLayer, ProbeOptions } from './probe.js';

@@ -6,10 +6,10 @@
  * @packageDocumentation
  */
 import { checksum } from './checksum.js';
-import { type MulticastRecord, decodeRecords, encodeRecords } from './mld.js';
+import { type MulticastRecord, decodeRecords, encodeRecords } from './records.js';
 import { asBuffer, bool, formatIPv4, need, obj, optArray, optUint, parseIPv4, payloadOf, uint } from './util.js';
 
-export type { MulticastRecord } from './mld.js';
+export type { MulticastRecord } from './records.js';
 
 /** The IP protocol number of IGMP: 2. */
 export const PROTOCOL = 2;

@@ -5,6 +5,7 @@
  */
 import { invalidArgType } from './errors.js';
 import { ICMP_ERRORS, ICMPV6_ERRORS, type Layer } from './layers.js';
+import { obj } from './util.js';
 
 type Ip = Extract<Layer, { layer: 'ipv4' | 'ipv6' }>;
 type Transport = Extract<Layer, { layer: 'icmp' | 'icmpv6' | 'udp' | 'tcp' }>;
@@ -29,9 +30,10 @@ function view(layers: readonly Layer[]): View {
 }
 
 /** Text of an address for comparison: IPv6 text differs in case and zero compression only through our own formatter. */
-const same = (a: string | undefined, b: string | undefined): boolean => a !== undefined && b !== undefined && a.toLowerCase() === b.toLowerCase();
+const same = (a: unknown, b: unknown): boolean => typeof a === 'string' && typeof b === 'string' && a.toLowerCase() === b.toLowerCase();
 
-function multicast(address: string): boolean {
+function multicast(address: unknown): boolean {
+  if (typeof address !== 'string') return false;
   if (address.includes(':')) return address.toLowerCase().startsWith('ff');
   const first = Number(address.split('.')[0]);
   return (first >= 224 && first <= 239) || address === '255.255.255.255';
@@ -98,6 +100,8 @@ function quotes(p: View, quote: readonly Layer[]): boolean {
 export function matches(probe: readonly Layer[], answer: readonly Layer[]): boolean {
   if (!Array.isArray(probe)) throw invalidArgType('probe', 'an array of layers', probe);
   if (!Array.isArray(answer)) throw invalidArgType('answer', 'an array of layers', answer);
+  probe.forEach((l, i) => obj(l, `probe[${i}]`));
+  answer.forEach((l, i) => obj(l, `answer[${i}]`));
   const p = view(probe);
   const a = view(answer);
   if (p.arp !== undefined) {

@@ -6,7 +6,10 @@
  * @packageDocumentation
  */
 import { invalidArgValue } from './errors.js';
+import { type MulticastRecord, decodeRecords, encodeRecords } from './records.js';
 import { asBuffer, bool, formatIPv6, obj, optArray, optUint, parseIPv6, uint } from './util.js';
+
+export type { MulticastRecord } from './records.js';
 
 /** ICMPv6 type 130, Multicast Listener Query (v1 and v2). */
 export const QUERY = 130;
@@ -67,18 +70,6 @@ export interface MldReport {
   multicastAddress: string;
 }
 
-/** One multicast address record of an MLDv2 (or IGMPv3) report. */
-export interface MulticastRecord {
-  /** Record type, 8 bits: 1 MODE_IS_INCLUDE ... 6 BLOCK_OLD_SOURCES. */
-  type: number;
-  /** The multicast address. */
-  multicastAddress: string;
-  /** The sources; none by default. */
-  sources?: readonly string[];
-  /** Auxiliary data, a multiple of 4 bytes; none by default. */
-  auxData?: Uint8Array;
-}
-
 /** An MLDv2 Report (143). */
 export interface Mldv2Report {
   kind: 'mldv2Report';
@@ -92,52 +83,6 @@ export interface Mldv2Report {
 
 /** An MLD message body, tagged by `kind`. */
 export type MldBody = MldQuery | MldReport | Mldv2Report;
-
-/**
- * Encodes the records of an MLDv2 or IGMPv3 report; `parse` turns an address into its bytes.
- * @internal
- */
-export function encodeRecords(records: readonly MulticastRecord[], name: string, parse: (a: unknown, n: string) => Buffer): Buffer {
-  return Buffer.concat(
-    optArray(records, name).map((r, i) => {
-      const at = `${name}[${i}]`;
-      obj(r, at);
-      const sources = optArray(r.sources, `${at}.sources`);
-      const aux = r.auxData === undefined ? Buffer.alloc(0) : asBuffer(r.auxData, `${at}.auxData`);
-      if (aux.length % 4 !== 0 || aux.length > 255 * 4) throw invalidArgValue(`${at}.auxData`, 'must be a multiple of 4 bytes long, at most 1020', aux.length);
-      const head = Buffer.alloc(4);
-      head[0] = uint(r.type, `${at}.type`, 0xff);
-      head[1] = aux.length / 4;
-      head.writeUInt16BE(uint(sources.length, `${at}.sources.length`, 0xffff), 2);
-      return Buffer.concat([head, parse(r.multicastAddress, `${at}.multicastAddress`), ...sources.map((s, j) => parse(s, `${at}.sources[${j}]`)), aux]);
-    }),
-  );
-}
-
-/**
- * Decodes `count` records of an MLDv2 (addrLen 16) or IGMPv3 (addrLen 4) report; null when they do not
- * fill `b` exactly.
- * @internal
- */
-export function decodeRecords(b: Buffer, count: number, addrLen: number, format: (b: Buffer, at: number) => string): MulticastRecord[] | null {
-  const out: MulticastRecord[] = [];
-  let at = 0;
-  for (let i = 0; i < count; i++) {
-    if (at + 4 + addrLen > b.length) return null;
-    const aux = b[at + 1]! * 4;
-    const n = b.readUInt16BE(at + 2);
-    const end = at + 4 + addrLen * (1 + n) + aux;
-    if (end > b.length) return null;
-    out.push({
-      type: b[at]!,
-      multicastAddress: format(b, at + 4),
-      sources: Array.from({ length: n }, (_, j) => format(b, at + 4 + addrLen * (1 + j))),
-      auxData: b.subarray(end - aux, end),
-    });
-    at = end;
-  }
-  return at === b.length ? out : null;
-}
 
 const v6 = (a: unknown, n: string): Buffer => parseIPv6(a, n);
 
@@ -184,6 +129,8 @@ export function encodeBody(body: MldBody, name = 'body'): [number, Buffer] {
  * @returns the body, or null.
  */
 export function decodeBody(type: number, rest: number, payload: Uint8Array): MldBody | null {
+  uint(type, 'type', 0xff);
+  uint(rest, 'rest', 0xffffffff);
   const p = asBuffer(payload, 'payload');
   if (type === QUERY || type === REPORT || type === DONE) {
     if (p.length < 16) return null;

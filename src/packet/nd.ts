@@ -389,6 +389,8 @@ export function encodeBody(body: NdBody, name = 'body'): [number, Buffer] {
  * @returns the body, or null.
  */
 export function decodeBody(type: number, rest: number, payload: Uint8Array): NdBody | null {
+  uint(type, 'type', 0xff);
+  uint(rest, 'rest', 0xffffffff);
   const p = asBuffer(payload, 'payload');
   const fixed = { 133: 0, 134: 8, 135: 16, 136: 16, 137: 32 }[type];
   if (fixed === undefined || p.length < fixed) return null;

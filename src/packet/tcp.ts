@@ -170,7 +170,16 @@ export interface Packet extends Required<Header> {
   flags: Required<Flags>;
   /** The options, up to and including an end-of-list option (the bytes after it are padding). */
   options: Option[];
-  /** Whether the checksum verifies under the pseudo-header; present only when `decode` was given one. */
+  /**
+   * Whether the checksum verifies under the pseudo-header; present only when `decode` was given one.
+   *
+   * A segment this host sent and that is read back before it left — on `lo` (a raw or `AF_PACKET`
+   * socket there, `sockfd/packet`'s `probe` to 127.0.0.1, a capture of `lo`), or on any interface
+   * whose NIC computes checksums — reads `false`: the kernel leaves the checksum to the hardware
+   * (CHECKSUM_PARTIAL), so the field holds only the pseudo-header's sum, and on loopback nothing ever
+   * completes it, since no wire needs it. The receiving kernel knows and accepts it. Segments that came
+   * in over a wire (or a veth) read true when they are intact.
+   */
   checksumValid?: boolean;
   /** The bytes after the header (`dataOffset * 4` bytes in): a view into the decoded buffer, not a copy. */
   payload: Buffer;

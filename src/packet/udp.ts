@@ -35,7 +35,9 @@ export interface Header {
 export interface Packet extends Required<Header> {
   /**
    * Whether the checksum verifies under the pseudo-header (see {@link verifyChecksum}); present only
-   * when `decode` was given one.
+   * when `decode` was given one. A datagram this host sent, read back on `lo` (or before a NIC that
+   * computes checksums) reads `false`: the kernel left a partial checksum for hardware to finish
+   * (CHECKSUM_PARTIAL), which on loopback never happens; see `tcp.Packet.checksumValid`.
    */
   checksumValid?: boolean;
   /** The bytes from the end of the header to `length`: a view into the decoded buffer, not a copy. */

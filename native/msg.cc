@@ -143,6 +143,19 @@ Napi::Value RecvMsg(const Napi::CallbackInfo& info) {
     msg.msg_controllen = controlLength;
     return recvmsg(fd, &msg, flags | more | MSG_CMSG_CLOEXEC);
   }, MayBlock(flags));
+  if (r == -EINVAL) {
+    // AF_PACKET's recvmsg refuses every flag it does not know, MSG_CMSG_CLOEXEC included; such a
+    // socket cannot carry SCM_RIGHTS, so ask it again without the flag.
+    int domain = 0;
+    socklen_t len = sizeof domain;
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_PACKET) {
+      r = RetryEintr(fd, false, [&](int more) {
+        msg.msg_namelen = sizeof ss;
+        msg.msg_controllen = controlLength;
+        return recvmsg(fd, &msg, flags | more);
+      }, MayBlock(flags));
+    }
+  }
   if (r < 0) return Result(env, static_cast<double>(r));
   // Every fd that arrived is closed unless the result below is built and returned.
   FdGuard guard;

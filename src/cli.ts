@@ -1,98 +1,74 @@
 /**
- * The `sockfd` command: `sockfd demo` (what `npm start` runs) plays the seed's TCP and UDP call
- * sequences on loopback through sockfd, printing every call with its real fd and result.
+ * The `sockfd` command: a small table of commands, each in its own file under src/cli/ (name, one-line
+ * summary, usage, run). To add one, import it and put it in COMMANDS. `sockfd` alone runs `demo`
+ * (what `npm start` runs); `sockfd --help` lists the commands, `sockfd <command> --help` shows one,
+ * `sockfd --version` prints the version.
  * @packageDocumentation
  */
-import { demo } from './demo.js';
-import { ping, type PingOptions } from './ping.js';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { captureCommand } from './cli/capture.js';
+import type { Command } from './cli/command.js';
+import { demoCommand } from './cli/demo.js';
+import { pingCommand } from './cli/ping.js';
+import { tracerouteCommand } from './cli/traceroute.js';
 
-const HELP = `sockfd — the POSIX socket API for Node.js, on real file descriptors
+const COMMANDS: Command[] = [demoCommand, pingCommand, tracerouteCommand, captureCommand];
 
-Usage: sockfd <command> [options]
-
-Commands:
-  demo [--json] [--step]
-                  make the seed's diagrams happen on 127.0.0.1: every call with its real fd
-                  and result, and the kernel's view after it (this is what \`npm start\` runs)
-  ping [-c count] [-i interval] [-s size] [-W timeout] HOST
-                  ICMP echo over a SOCK_RAW socket (needs CAP_NET_RAW), like ping(8)
-  help            this text
-`;
-
-const PING_USAGE = 'usage: sockfd ping [-c count] [-i interval] [-s packetsize] [-W timeout] HOST';
-
-/** Parses ping's options; a string is a usage error. */
-function pingOptions(args: string[]): PingOptions | string {
-  const o: PingOptions = { host: '', count: Infinity, interval: 1, size: 56, timeout: 2 };
-  const numbers: Record<string, [keyof PingOptions, number, number]> = {
-    '-c': ['count', 1, 1e9],
-    '-i': ['interval', 0.001, 3600],
-    '-s': ['size', 8, 65507],
-    '-W': ['timeout', 0.001, 3600],
-  };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const spec = numbers[a];
-    if (spec) {
-      const v = Number(args[++i]);
-      const [key, min, max] = spec;
-      if (!Number.isFinite(v) || v < min || v > max || (key !== 'interval' && key !== 'timeout' && !Number.isInteger(v))) {
-        return `sockfd ping: invalid value for ${a}: ${args[i] ?? '(missing)'} (${min} to ${max})`;
-      }
-      (o as unknown as Record<string, number>)[key] = v;
-    } else if (a.startsWith('-')) return `sockfd ping: unknown option ${a}`;
-    else if (o.host) return `sockfd ping: one host only`;
-    else o.host = a;
+function wrap(text: string, width: number, indent: string): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
   }
-  return o.host ? o : 'sockfd ping: a HOST is required';
+  if (line) lines.push(line);
+  return lines.map((l) => indent + l).join('\n');
 }
 
-async function pingCommand(args: string[]): Promise<number> {
-  const options = pingOptions(args);
-  if (typeof options === 'string') {
-    process.stderr.write(`${options}\n${PING_USAGE}\n`);
-    return 2;
-  }
-  const interrupt = new AbortController();
-  const onSigint = (): void => interrupt.abort();
-  process.once('SIGINT', onSigint);
-  try {
-    const stats = await ping({ ...options, signal: interrupt.signal }, (line) => console.log(line));
-    return stats.received > 0 ? 0 : 1;
-  } catch (err) {
-    const e = err as Error & { code?: string };
-    process.stderr.write(`sockfd ping: ${e.message}\n`);
-    return 2;
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+function help(): string {
+  const entries = COMMANDS.map((c) => `  ${c.name} ${c.usage}\n${wrap(c.summary, 78, ' '.repeat(18))}`);
+  return `sockfd — the POSIX socket API for Node.js, on real file descriptors
+
+Usage: sockfd <command> [options]        sockfd <command> --help        sockfd --version
+
+Commands:
+${entries.join('\n')}
+  help            this text
+`;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
 }
 
 /** Runs the CLI; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const [command = 'demo', ...rest] = argv;
-  if (command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(HELP);
+  const [name = 'demo', ...rest] = argv;
+  if (name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(help());
     return 0;
   }
-  if (command === 'ping') return pingCommand(rest);
-  if (command !== 'demo') {
-    process.stderr.write(`sockfd: unknown command '${command}'\n\n${HELP}`);
-    return 2;
-  }
-  const unknown = rest.filter((a) => a !== '--json' && a !== '--step');
-  if (unknown.length) {
-    process.stderr.write(`sockfd demo: unknown option ${unknown[0]}\n\n${HELP}`);
-    return 2;
-  }
-  const json = rest.includes('--json');
-  const write = (line: string): void => void process.stdout.write(line + '\n');
-  try {
-    const steps = await demo({ json, step: rest.includes('--step'), color: !json && process.stdout.isTTY === true, write });
-    if (json) write(JSON.stringify({ steps }, null, 2));
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`sockfd ${version()}\n`);
     return 0;
-  } catch (err) {
-    process.stderr.write(`\nsockfd demo failed: ${(err as Error).stack ?? err}\n`);
-    return 1;
   }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (command === undefined) {
+    process.stderr.write(`sockfd: unknown command '${name}'\n\n${help()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`usage: sockfd ${command.name} ${command.usage}\n\n${wrap(command.summary, 78, '')}\n`);
+    return 0;
+  }
+  const code = await command.run(rest);
+  if (code === -2) {
+    process.stderr.write(help());
+    return 2;
+  }
+  return code;
 }

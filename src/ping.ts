@@ -1,8 +1,13 @@
 /**
- * `sockfd ping HOST`: ICMP echo over a SOCK_RAW socket, built with sockfd/packet and driven by
- * sockfd/promises, printing replies and a summary the way iputils' `ping` does.
+ * `sockfd ping HOST`: ICMP echo built with sockfd/packet and driven by sockfd/promises, printing
+ * replies and a summary the way iputils' `ping` does. Over a SOCK_RAW socket when the process has
+ * CAP_NET_RAW; otherwise, as iputils does, over an unprivileged ICMP datagram socket
+ * (`SOCK_DGRAM`, `IPPROTO_ICMP`/`IPPROTO_ICMPV6`), which Linux allows to the groups in
+ * `net.ipv4.ping_group_range` (for IPv6 too). There the kernel sets the identifier (the socket's
+ * "port") and the checksum, and hands over the ICMP message without its IP header.
  * @packageDocumentation
  */
+import { readFileSync } from 'node:fs';
 import * as dns from 'node:dns/promises';
 import { isIP } from 'node:net';
 import {
@@ -13,8 +18,13 @@ import {
   IPPROTO_IPV6,
   IPV6_HOPLIMIT,
   IPV6_RECVHOPLIMIT,
+  IPPROTO_IP,
+  IP_RECVTTL,
+  IP_TTL,
+  SOCK_DGRAM,
   SOCK_RAW,
 } from './constants.generated.js';
+import { SystemError } from './errors.js';
 import { close, socket } from './socket.js';
 import { setsockopt } from './sockopt.js';
 import * as p from './promises.js';
@@ -64,15 +74,57 @@ async function resolveHost(host: string): Promise<{ address: string; family: num
   return { address: r.address, family: r.family === 6 ? AF_INET6 : AF_INET };
 }
 
+/** `net.ipv4.ping_group_range` as the kernel shows it, or undefined when it cannot be read. */
+function pingGroupRange(): [number, number] | undefined {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ping_group_range', 'utf8').trim().split(/\s+/).map(Number);
+    return lo === undefined || hi === undefined ? undefined : [lo, hi];
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Pings `options.host`, writing lines through `print`; resolves with the statistics.
- * @throws SystemError `socket` EPERM (with the missing capability named) without CAP_NET_RAW.
+ * The ICMP socket: SOCK_RAW, or without CAP_NET_RAW an ICMP datagram socket (saying so through
+ * `note`), or an error that says why neither is allowed and how to allow one.
  */
-export async function ping(options: PingOptions, print: (line: string) => void): Promise<PingStats> {
+function openIcmp(family: number, v6: boolean, note: (text: string) => void): { fd: number; raw: boolean } {
+  const protocol = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+  try {
+    return { fd: socket(family, SOCK_RAW, protocol), raw: true };
+  } catch (err) {
+    if (!(err instanceof SystemError) || (err.code !== 'EPERM' && err.code !== 'EACCES')) throw err;
+    const range = pingGroupRange();
+    const gid = process.getgid?.() ?? 0;
+    try {
+      const fd = socket(family, SOCK_DGRAM, protocol);
+      note(`no CAP_NET_RAW: using an unprivileged ICMP datagram socket (group ${gid} is in net.ipv4.ping_group_range${range ? ` ${range[0]} ${range[1]}` : ''})`);
+      return { fd, raw: false };
+    } catch (err2) {
+      if (!(err2 instanceof SystemError) || (err2.code !== 'EACCES' && err2.code !== 'EPERM')) throw err2;
+      const shown = range ? `'${range[0]} ${range[1]}'` : 'unreadable';
+      throw new Error(
+        `${err.message}; an unprivileged ICMP datagram socket is refused too (socket ${err2.code}): group ${gid} is not in ` +
+          `net.ipv4.ping_group_range (${shown}). Allow it with sysctl -w net.ipv4.ping_group_range='${gid} ${gid}' ` +
+          `(or '0 2147483647' for every group), or give node CAP_NET_RAW (setcap cap_net_raw+ep "$(command -v node)")`,
+      );
+    }
+  }
+}
+
+/**
+ * Pings `options.host`, writing lines through `print` and notes (the datagram-socket fallback)
+ * through `note`; resolves with the statistics.
+ * @throws Error naming CAP_NET_RAW and net.ipv4.ping_group_range when neither a raw nor an ICMP
+ *   datagram socket may be opened.
+ */
+export async function ping(options: PingOptions, print: (line: string) => void, note: (text: string) => void = () => undefined): Promise<PingStats> {
   const { address, family } = await resolveHost(options.host);
   const v6 = family === AF_INET6;
-  const fd = socket(family, SOCK_RAW, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
-  const identifier = process.pid & 0xffff;
+  const { fd, raw } = openIcmp(family, v6, note);
+  // On a datagram socket the kernel writes the socket's "port" as the identifier and delivers only
+  // the replies to it, so the identifier is neither chosen nor checked there.
+  const identifier = raw ? process.pid & 0xffff : 0;
   const target: SockAddr = v6 ? { family, address, port: 0 } : { family, address, port: 0 };
   const sentAt = new Map<number, bigint>();
   const stats: PingStats = { transmitted: 0, received: 0, rtts: [], time: 0 };
@@ -82,6 +134,7 @@ export async function ping(options: PingOptions, print: (line: string) => void):
   const stop = new AbortController();
   const receiving = (async () => {
     if (v6) setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1);
+    else if (!raw) setsockopt(fd, IPPROTO_IP, IP_RECVTTL, 1);
     const buf = Buffer.alloc(65536);
     for (;;) {
       let bytes: number;
@@ -95,6 +148,12 @@ export async function ping(options: PingOptions, print: (line: string) => void):
           from = m.address && 'address' in m.address ? m.address.address : '?';
           ttl = m.control.find((c) => c.level === IPPROTO_IPV6 && c.type === IPV6_HOPLIMIT)?.value;
           message = icmpv6.decode(buf.subarray(0, Math.min(bytes, buf.length)));
+        } else if (!raw) {
+          const m = await p.recvmsg(fd, [buf], { controlLength: 64 }, { signal: stop.signal });
+          bytes = m.bytes;
+          from = m.address && 'address' in m.address ? m.address.address : '?';
+          ttl = m.control.find((c) => c.level === IPPROTO_IP && c.type === IP_TTL)?.value;
+          message = icmp.decode(buf.subarray(0, Math.min(bytes, buf.length)));
         } else {
           const r = await p.recvfrom(fd, buf, { signal: stop.signal });
           const ip = ipv4.decode(buf.subarray(0, Math.min(r.bytes, buf.length)));
@@ -110,7 +169,7 @@ export async function ping(options: PingOptions, print: (line: string) => void):
       }
       const reply = v6 ? icmpv6.ECHO_REPLY : icmp.ECHO_REPLY;
       // A raw socket sees every ICMP message, our own requests to 127.0.0.1 included.
-      if (message.type !== reply || message.identifier !== identifier || message.sequence === undefined) continue;
+      if (message.type !== reply || (raw && message.identifier !== identifier) || message.sequence === undefined) continue;
       const sent = sentAt.get(message.sequence);
       if (sent === undefined) continue;
       sentAt.delete(message.sequence);

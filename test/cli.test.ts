@@ -1,5 +1,6 @@
 // The `sockfd` command as a user runs it: `npm start` is `sockfd demo`.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { rawUnavailable } from './helpers/netns.js';
@@ -107,6 +108,31 @@ describe('sockfd demo', () => {
 
   it('--help lists the commands', () => {
     const out = execFileSync(process.execPath, [bin, '--help'], { encoding: 'utf8', timeout: 20_000 });
-    for (const command of ['demo', 'ping', 'help']) expect(out).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    for (const command of ['demo', 'ping', 'traceroute', 'capture', 'help']) expect(out).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+  });
+
+  it('--version prints the package version', () => {
+    const out = execFileSync(process.execPath, [bin, '--version'], { encoding: 'utf8', timeout: 20_000 });
+    const { version } = JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+    expect(out).toBe(`sockfd ${version}\n`);
+  });
+
+  it.each(['demo', 'ping', 'traceroute', 'capture'])('%s --help prints its usage and summary, and exits 0', (command) => {
+    const r = spawnSync(process.execPath, [bin, command, '--help'], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^usage: sockfd ${command} `));
+    expect(r.stdout.split('\n').length).toBeGreaterThan(2);
+  });
+
+  it('a bad option of a command prints that command\'s usage and exits 2', () => {
+    const r = spawnSync(process.execPath, [bin, 'traceroute', '-m', 'lots', '127.0.0.1'], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('sockfd traceroute: invalid value for -m: lots (1 to 255)\nusage: sockfd traceroute [-4|-6] [-I] [-n] [-m max_hops] [-q nqueries] [-w wait] [-p port] HOST\n');
+  });
+
+  it('demo with an unknown option says so and prints the help, exit 2, as before', () => {
+    const r = spawnSync(process.execPath, [bin, 'demo', '--bogus'], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^sockfd demo: unknown option --bogus\n\nsockfd — the POSIX socket API/);
   });
 });

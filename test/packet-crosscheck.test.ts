@@ -309,3 +309,92 @@ describe('cross-check with Python (struct, socket.inet_ntop)', () => {
     expect([...corrupted].sort()).toEqual(['icmp', 'icmpv6', 'ipv4', 'tcp', 'udp']);
   });
 });
+
+// ---- (c), (d): scapy (Debian's python3-scapy, run by /usr/bin/python3) on the whole-packet API ----------
+
+import { build, parse, type Layer as PacketLayer } from '../src/packet/index.js';
+
+const SCAPY = '/usr/bin/python3';
+const noScapy = spawnSync(SCAPY, ['-c', 'import scapy'], { encoding: 'utf8' }).status === 0 ? null : 'scapy is not importable by /usr/bin/python3 (apt-get install python3-scapy)';
+if (noScapy) console.log('skipping scapy cross-checks:', noScapy);
+
+function scapy(args: string[], input = ''): string[] {
+  const r = spawnSync(SCAPY, [path.join(PEERS, 'scapy_layers.py'), ...args], { input, encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`scapy_layers.py failed (${r.status}): ${r.stderr}`);
+  return r.stdout.split('\n').filter((l) => l !== '');
+}
+
+/** Packets of the new layers, built by build() with every length and checksum left to it. */
+function newLayerPackets(): { top: string; layers: PacketLayer[]; names: string[] }[] {
+  const v6 = { source: '2001:db8::1', destination: '2001:db8::2' };
+  const probe = build([{ layer: 'ipv4', source: '10.0.0.1', destination: '10.9.9.9', ttl: 1 }, { layer: 'udp', sourcePort: 40000, destinationPort: 33434 }, { layer: 'raw', data: Buffer.alloc(972) }]);
+  const probe6 = build([{ layer: 'ipv6', ...v6, hopLimit: 1 }, { layer: 'udp', sourcePort: 40000, destinationPort: 33434 }, { layer: 'raw', data: Buffer.alloc(1400) }]);
+  return [
+    { top: 'ipv6', layers: [{ layer: 'ipv6', ...v6 }, { layer: 'hopopts', options: [{ kind: 'routerAlert' }] }, { layer: 'udp', sourcePort: 1, destinationPort: 2 }, { layer: 'raw', data: Buffer.from('hbh') }], names: ['IPv6', 'IPv6ExtHdrHopByHop', 'UDP', 'Raw'] },
+    { top: 'ipv6', layers: [{ layer: 'ipv6', ...v6 }, { layer: 'routing', routingType: 0, addresses: ['2001:db8::10', '2001:db8::99'] }, { layer: 'udp', sourcePort: 1, destinationPort: 2 }, { layer: 'raw', data: Buffer.from('rh0') }], names: ['IPv6', 'IPv6ExtHdrRouting', 'UDP', 'Raw'] },
+    { top: 'ipv6', layers: [{ layer: 'ipv6', ...v6 }, { layer: 'routing', routingType: 4, addresses: ['2001:db8::f', '2001:db8::2'] }, { layer: 'tcp', sourcePort: 1, destinationPort: 2, flags: { syn: true } }], names: ['IPv6', 'IPv6ExtHdrSegmentRouting', 'TCP'] },
+    { top: 'ipv6', layers: [{ layer: 'ipv6', ...v6 }, { layer: 'dstopts', options: [{ kind: 0x3e, data: Buffer.from('xyz') }] }, { layer: 'fragment', identification: 7 }, { layer: 'icmpv6', type: 128, identifier: 1, sequence: 2 }], names: ['IPv6', 'IPv6ExtHdrDestOpt', 'IPv6ExtHdrFragment', 'ICMPv6EchoRequest'] },
+    { top: 'ipv6', layers: [{ layer: 'ipv6', source: 'fe80::1', destination: 'ff02::1:ff00:2', hopLimit: 255 }, { layer: 'icmpv6', type: 135, body: { kind: 'neighborSolicitation', target: 'fe80::2', options: [{ kind: 'sourceLinkLayerAddress', address: '02:00:00:00:00:01' }] } }], names: ['IPv6', 'ICMPv6ND_NS', 'ICMPv6NDOptSrcLLAddr'] },
+    { top: 'ipv6', layers: [{ layer: 'ipv6', source: 'fe80::2', destination: 'fe80::1', hopLimit: 255 }, { layer: 'icmpv6', type: 136, body: { kind: 'neighborAdvertisement', solicited: true, override: true, target: 'fe80::2', options: [{ kind: 'targetLinkLayerAddress', address: '02:00:00:00:00:02' }] } }], names: ['IPv6', 'ICMPv6ND_NA', 'ICMPv6NDOptDstLLAddr'] },
+    { top: 'ipv6', layers: [{ layer: 'ipv6', source: 'fe80::1', destination: 'ff02::1', hopLimit: 255 }, { layer: 'icmpv6', type: 134, body: { kind: 'routerAdvertisement', curHopLimit: 64, managed: true, routerLifetime: 1800, options: [{ kind: 'prefixInformation', prefixLength: 64, onLink: true, autonomous: true, validLifetime: 86400, preferredLifetime: 14400, prefix: '2001:db8:1::' }, { kind: 'mtu', mtu: 1500 }] } }], names: ['IPv6', 'ICMPv6ND_RA', 'ICMPv6NDOptPrefixInfo', 'ICMPv6NDOptMTU'] },
+    { top: 'ipv6', layers: [{ layer: 'ipv6', source: 'fe80::1', destination: 'ff02::16', hopLimit: 1 }, { layer: 'hopopts', options: [{ kind: 'routerAlert' }] }, { layer: 'icmpv6', type: 143, body: { kind: 'mldv2Report', records: [{ type: 4, multicastAddress: 'ff0e::1', sources: ['2001:db8::5'] }] } }], names: ['IPv6', 'IPv6ExtHdrHopByHop', 'ICMPv6MLReport2'] },
+    { top: 'ipv6', layers: [{ layer: 'ipv6', source: 'fe80::1', destination: 'ff02::1', hopLimit: 1 }, { layer: 'hopopts', options: [{ kind: 'routerAlert' }] }, { layer: 'icmpv6', type: 130, body: { kind: 'mldQuery', maxResponseCode: 10000, multicastAddress: '::' } }], names: ['IPv6', 'IPv6ExtHdrHopByHop', 'ICMPv6MLQuery'] },
+    { top: 'ipv4', layers: [{ layer: 'ipv4', source: '10.0.0.1', destination: '224.0.0.22', ttl: 1 }, { layer: 'igmp', type: 0x16, group: '239.1.2.3' }], names: ['IP', 'IGMP'] },
+    { top: 'ipv4', layers: [{ layer: 'ipv4', source: '10.0.0.1', destination: '224.0.0.22', ttl: 1 }, { layer: 'igmp', type: 0x22, records: [{ type: 4, multicastAddress: '239.1.2.3', sources: ['10.0.0.9'] }] }], names: ['IP', 'IGMPv3', 'IGMPv3mr'] },
+    { top: 'ipv4', layers: [{ layer: 'ipv4', source: '10.0.0.254', destination: '10.0.0.1' }, { layer: 'icmp', type: 11, quote: parse(probe.subarray(0, 28), 'ipv4', { partial: true }) }], names: ['IP', 'ICMP', 'IPerror', 'UDPerror'] },
+    { top: 'ipv4', layers: [{ layer: 'ipv4', source: '10.0.0.254', destination: '10.0.0.1' }, { layer: 'icmp', type: 3, code: 3, quote: parse(probe.subarray(0, 548), 'ipv4', { partial: true }) }], names: ['IP', 'ICMP', 'IPerror', 'UDPerror', 'Raw'] },
+    { top: 'ipv6', layers: [{ layer: 'ipv6', source: '2001:db8::fe', destination: v6.source }, { layer: 'icmpv6', type: 3, quote: parse(probe6.subarray(0, 1232), 'ipv6', { partial: true }) }], names: ['IPv6', 'ICMPv6TimeExceeded', 'IPerror6', 'UDPerror', 'Raw'] },
+  ];
+}
+
+describe.skipIf(noScapy !== null)('cross-check with scapy', () => {
+  it('(c) scapy dissects what build() makes — extension headers, ND, MLD, IGMP, truncated quotes — and recomputing every length and checksum itself gets the same bytes', () => {
+    const all = newLayerPackets();
+    const bytes = all.map((p) => build(p.layers));
+    const out = scapy(['check'], all.map((p, i) => `${p.top} ${bytes[i]!.toString('hex')}\n`).join(''));
+    expect(out).toHaveLength(all.length);
+    out.forEach((line, i) => {
+      const got = JSON.parse(line) as { layers: string[]; rebuilt: string };
+      expect(got.layers, all[i]!.names.join('/')).toEqual(all[i]!.names);
+      expect(got.rebuilt, all[i]!.names.join('/')).toBe(bytes[i]!.toString('hex'));
+    });
+  });
+
+  it('(d) parse() reads what scapy builds: the typed fields scapy set, valid checksums, and build(parse(b)) === b', () => {
+    const rows = scapy(['build', '7', '400']).map((l) => JSON.parse(l) as { top: 'ipv4' | 'ipv6'; hex: string; expect: Record<string, unknown> });
+    expect(rows).toHaveLength(400);
+    const kinds = new Set<string>();
+    for (const row of rows) {
+      const b = Buffer.from(row.hex, 'hex');
+      const layers = parse(b, row.top);
+      const where = `${row.top} ${row.hex}`;
+      expect(build(layers).toString('hex'), where).toBe(row.hex);
+      for (const l of layers) if ('checksumValid' in l && !(l as { truncated?: boolean }).truncated) expect(l.checksumValid, `${where}: ${l.layer}`).toBe(true);
+      const e = row.expect;
+      const ic6 = layers.find((l) => l.layer === 'icmpv6');
+      if (typeof e.kind === 'string') {
+        kinds.add(e.kind);
+        expect(ic6 && 'body' in ic6 ? ic6.body : undefined, where).toMatchObject(e);
+      } else if (typeof e.type === 'number') {
+        kinds.add(`igmp ${e.type}`);
+        const igmpLayer = layers.find((l) => l.layer === 'igmp');
+        expect(igmpLayer, where).toMatchObject(e);
+      } else if (e.routing !== undefined) {
+        kinds.add('routing');
+        expect(layers.find((l) => l.layer === 'routing'), where).toMatchObject(e.routing as object);
+      } else if (e.fragment !== undefined) {
+        kinds.add('fragment');
+        expect(layers.find((l) => l.layer === 'fragment'), where).toMatchObject(e.fragment as object);
+      } else {
+        kinds.add('quote');
+        const q = e.quote as { totalLength: number; sourcePort: number; destinationPort: number; cut: number };
+        const err = layers[1] as { quote?: PacketLayer[] };
+        const [ip, u] = err.quote!;
+        expect(ip, where).toMatchObject(row.top === 'ipv4' ? { totalLength: q.totalLength } : { payloadLength: q.totalLength - 40 });
+        expect(u, where).toMatchObject({ sourcePort: q.sourcePort, destinationPort: q.destinationPort });
+        expect((ip as { truncated?: boolean }).truncated, where).toBe(q.cut < q.totalLength ? true : undefined);
+      }
+    }
+    expect(kinds.size).toBeGreaterThanOrEqual(14);
+  });
+});

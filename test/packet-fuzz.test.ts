@@ -314,3 +314,99 @@ describe(`packet decoders under random input (seed ${SEED})`, () => {
     }
   });
 });
+
+// ---- the whole-packet API and every encoder under hostile arguments ------------------------------
+
+import * as packet from '../src/packet/index.js';
+
+/** A value as text for a failure message, even a Proxy whose every property is null. */
+function show(v: unknown): string {
+  try {
+    return typeof v === 'symbol' ? v.toString() : String(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
+}
+
+/** Fails on any thrown error that is neither a PacketError nor an error with a `code` (a JS-internal error). */
+function coded(what: string, fn: () => unknown): void {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof PacketError) return;
+    const code = (err as { code?: unknown } | null)?.code;
+    if (err instanceof Error && typeof code === 'string' && code.length > 0) return;
+    throw new Error(`${what} threw an error without a code: ${String((err as Error)?.stack ?? err)} (seed ${SEED})`);
+  }
+}
+
+const HOSTILE: unknown[] = [
+  null, undefined, 0, -1, 1.5, NaN, 2 ** 53, 'x', '', true, Symbol('s'), 10n, [], [null], {}, { layer: null }, { layer: 'ipv4' },
+  { layer: 'tcp', flags: null }, { layer: 'ipv4', source: 5, destination: null }, { layer: 'icmpv6', type: 135, body: null },
+  { layer: 'icmpv6', type: 135, body: { kind: 'neighborSolicitation', target: 7 } }, { layer: 'routing', routingType: 0, addresses: 'x' },
+  { layer: 'icmp', type: 3, quote: 5 }, { layer: 'hopopts', options: [null] }, { type: 1, options: {} }, { options: [{ kind: 'sack', blocks: [null] }] },
+  { vlans: [null] }, { vlans: 'x' }, { entries: [null] }, Buffer.alloc(3), new Uint8Array(50), () => 1, new Proxy({}, { get: () => null }),
+];
+
+describe('sockfd/packet under hostile arguments', () => {
+  const namespaces = Object.entries(packet).filter(([, v]) => v !== null && typeof v === 'object') as [string, Record<string, unknown>][];
+
+  it('every encode/decode/encodeBody/decodeBody/verifyChecksum of every namespace throws only coded errors', () => {
+    let calls = 0;
+    for (const [ns, mod] of namespaces) {
+      for (const [name, fn] of Object.entries(mod)) {
+        if (typeof fn !== 'function' || /^[A-Z]/.test(name) || name === 'createReader' || name === 'createWriter') continue;
+        for (const a of HOSTILE) {
+          for (const b of [undefined, null, 5, { source: null, destination: 1 }, Buffer.alloc(0)]) {
+            coded(`${ns}.${name}(${show(a)}, ${show(b)})`, () => (fn as (...x: unknown[]) => unknown)(a, b, b));
+            calls++;
+          }
+        }
+      }
+    }
+    expect(calls).toBeGreaterThan(3000);
+  });
+
+  it('build, parse, matches and the top-level functions throw only coded errors for hostile arguments', () => {
+    const firsts = ['ethernet', 'ip', 'ipv4', 'ipv6', 'tcp', 'udp', 'icmp', 'icmpv6', 'igmp', 'sll2', 'hopopts', 'routing', 'bogus', null, 3];
+    for (const a of HOSTILE) {
+      coded(`build(${show(a)})`, () => packet.build(a as never));
+      coded(`build([${show(a)}])`, () => packet.build([a] as never));
+      coded(`build([ipv4, ${show(a)}])`, () => packet.build([{ layer: 'ipv4', source: '1.2.3.4', destination: '5.6.7.8' }, a] as never));
+      coded(`matches(${show(a)})`, () => packet.matches(a as never, [a] as never));
+      coded(`matches([${show(a)}])`, () => packet.matches([a] as never, [a] as never));
+      for (const f of firsts) coded(`parse(${show(a)}, ${show(f)})`, () => packet.parse(a as never, f as never, a as never));
+      coded(`checksum(${show(a)})`, () => packet.checksum(a as never, a as never));
+      coded(`pseudoHeaderChecksum(${show(a)})`, () => packet.pseudoHeaderChecksum(a as never, 6, Buffer.alloc(4)));
+    }
+  });
+
+  it('parse gives layers or a PacketError for random and mutated bytes from every first layer, and with partial never throws', () => {
+    const firsts = ['ethernet', 'ip', 'ipv4', 'ipv6', 'tcp', 'udp', 'icmp', 'icmpv6', 'igmp', 'arp', 'hopopts', 'routing', 'fragment', 'ah', 'esp', 'sll2', 'vlan', 'raw'] as const;
+    const corpus = Array.from({ length: 300 }, () => pick(generators)());
+    let exact = 0;
+    for (let i = 0; i < 6000; i++) {
+      const buf = i % 2 ? mutate(pick(corpus)) : bytes(int(120));
+      const first = pick(firsts);
+      coded(`parse(${buf.toString('hex')}, ${first})`, () => {
+        const layers = packet.parse(buf, first);
+        // Whatever parses builds back to the same bytes.
+        if (!packet.build(layers).equals(buf)) throw new Error(`build(parse(${buf.toString('hex')}, '${first}')) differs (seed ${SEED})`);
+        exact++;
+      });
+      const partial = packet.parse(buf, first, { partial: true });
+      if (!packet.build(partial).equals(buf)) throw new Error(`build(parse(${buf.toString('hex')}, '${first}', { partial })) differs (seed ${SEED})`);
+    }
+    expect(exact).toBeGreaterThan(1000);
+  });
+
+  it('pcap.decode gives a file or a PacketError for random and cut files', () => {
+    const good = packet.pcap.encode([{ data: bytes(60), timestamp: 1n }, { data: bytes(10), timestamp: 2n }]);
+    const classic = packet.pcap.encode([{ data: bytes(60), timestamp: 1n }], { format: 'pcap' });
+    for (let i = 0; i < 3000; i++) {
+      const src = pick([good, classic]);
+      const b = i % 3 === 0 ? bytes(int(80)) : mutate(src);
+      coded(`pcap.decode(${b.toString('hex')})`, () => packet.pcap.decode(b));
+    }
+  });
+});

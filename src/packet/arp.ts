@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { PacketError, invalidArgValue } from './errors.js';
-import { asBuffer, formatHwAddr, formatIPv4, need, optUint, parseHwAddr, parseIP, payloadOf, uint } from './util.js';
+import { asBuffer, formatHwAddr, formatIPv4, need, obj, optUint, parseHwAddr, parseIP, payloadOf, uint } from './util.js';
 
 /** Operation 1, request. */
 export const REQUEST = 1;
@@ -74,6 +74,7 @@ function protocolBytes(a: unknown, name: string): Buffer {
  *   senderProtocolAddress: '192.0.2.1', targetProtocolAddress: '192.0.2.2' });
  */
 export function encode(header: Header, payload?: Uint8Array): Buffer {
+  obj(header, 'header');
   const body = payloadOf(payload);
   const sha = parseHwAddr(header.senderHardwareAddress, 'senderHardwareAddress');
   const tha =

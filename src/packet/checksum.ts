@@ -3,7 +3,7 @@
  * (RFC 768, RFC 9293) and IPv6 (RFC 8200 section 8.1).
  * @packageDocumentation
  */
-import { invalidArgValue } from './errors.js';
+import { invalidArgType, invalidArgValue } from './errors.js';
 import { asBuffer, parseIP, uint } from './util.js';
 
 /**
@@ -111,6 +111,6 @@ function addresses(source: string, destination: string): [boolean, number] {
  */
 export function pseudoHeaderChecksum(pseudo: PseudoHeader, protocol: number, data: Uint8Array): number {
   const b = asBuffer(data, 'data');
-  if (pseudo === null || typeof pseudo !== 'object') throw invalidArgValue('pseudo', 'must be { source, destination }', pseudo);
+  if (pseudo === null || typeof pseudo !== 'object') throw invalidArgType('pseudo', 'of type object', pseudo);
   return checksum(b, pseudoHeaderSum(pseudo.source, pseudo.destination, protocol, b.length));
 }

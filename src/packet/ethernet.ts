@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { PacketError } from './errors.js';
-import { asBuffer, bool, formatHwAddr, need, optUint, parseHwAddr, payloadOf, uint } from './util.js';
+import { asBuffer, bool, formatHwAddr, need, obj, optArray, optUint, parseHwAddr, payloadOf, uint } from './util.js';
 
 /** EtherType of IPv4, 0x0800. */
 export const ETHERTYPE_IPV4 = 0x0800;
@@ -72,14 +72,16 @@ function isTagType(t: number): boolean {
  * ethernet.encode({ destination: ethernet.BROADCAST, source: mac, etherType: ethernet.ETHERTYPE_ARP }, arpRequest);
  */
 export function encode(header: Header, payload?: Uint8Array): Buffer {
+  obj(header, 'header');
   const body = payloadOf(payload);
-  const vlans = header.vlans ?? [];
+  const vlans = optArray(header.vlans, 'vlans');
   const out = Buffer.alloc(HEADER_LENGTH + 4 * vlans.length + body.length);
   parseHwAddr(header.destination, 'destination', 6).copy(out, 0);
   parseHwAddr(header.source, 'source', 6).copy(out, 6);
   let at = 12;
   vlans.forEach((tag, i) => {
     const name = `vlans[${i}]`;
+    obj(tag, name);
     out.writeUInt16BE(optUint(tag.tpid, `${name}.tpid`, 0xffff, ETHERTYPE_VLAN), at);
     const priority = optUint(tag.priority, `${name}.priority`, 7, 0);
     const tci = (priority << 13) | (bool(tag.dei, `${name}.dei`) ? 0x1000 : 0) | uint(tag.id, `${name}.id`, 0xfff);

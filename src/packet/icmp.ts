@@ -5,7 +5,7 @@
  */
 import { checksum } from './checksum.js';
 import { type BaseHeader, decodeBase, encodeBase, restOf } from './icmpbase.js';
-import { parseIPv4 } from './util.js';
+import { obj, parseIPv4 } from './util.js';
 
 /** Type 0, echo reply. */
 export const ECHO_REPLY = 0;
@@ -100,6 +100,7 @@ export interface Packet {
  * const ping = icmp.encode({ type: icmp.ECHO_REQUEST, identifier: 1, sequence: 1 }, Buffer.from('hi'));
  */
 export function encode(header: Header, payload?: Uint8Array): Buffer {
+  obj(header, 'header');
   const extra: [string, number] | undefined =
     header.gateway === undefined ? undefined : ['gateway', parseIPv4(header.gateway, 'gateway').readUInt32BE(0)];
   const rest = restOf(header as BaseHeader, 0xffff, 24, 0xff, extra);

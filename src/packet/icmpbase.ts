@@ -5,7 +5,7 @@
  * @internal
  */
 import { invalidArgValue } from './errors.js';
-import { asBuffer, need, optUint, payloadOf, uint } from './util.js';
+import { asBuffer, need, obj, optUint, payloadOf, uint } from './util.js';
 
 /** The ICMP and ICMPv6 header length: 8 bytes. @internal */
 export const ICMP_HEADER_LENGTH = 8;
@@ -28,6 +28,7 @@ export interface BaseHeader {
  * @internal
  */
 export function restOf(h: BaseHeader, mtuMax: number, pointerShift: number, pointerMax: number, extra?: [string, number]): number {
+  obj(h, 'header');
   if (h.restOfHeader !== undefined) return uint(h.restOfHeader, 'restOfHeader', 0xffffffff);
   const groups: [string, number][] = [];
   if (h.identifier !== undefined || h.sequence !== undefined) {

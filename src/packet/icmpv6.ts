@@ -5,6 +5,7 @@
  */
 import { type PseudoHeader, pseudoHeaderChecksum } from './checksum.js';
 import { type BaseHeader, decodeBase, encodeBase, restOf } from './icmpbase.js';
+import { obj, optObj } from './util.js';
 
 export type { PseudoHeader } from './checksum.js';
 
@@ -106,6 +107,8 @@ export interface Packet {
  * const ping = icmpv6.encode({ type: icmpv6.ECHO_REQUEST, identifier: 1, sequence: 1 }, data, { source: '::1', destination: '::1' });
  */
 export function encode(header: Header, payload?: Uint8Array, pseudo?: PseudoHeader): Buffer {
+  obj(header, 'header');
+  optObj(pseudo, 'pseudo');
   const rest = restOf(header as BaseHeader, 0xffffffff, 0, 0xffffffff);
   const sum = pseudo === undefined ? undefined : (message: Buffer) => pseudoHeaderChecksum(pseudo, PROTOCOL, message);
   return encodeBase(header, rest, payload, sum);
@@ -120,6 +123,7 @@ export function encode(header: Header, payload?: Uint8Array, pseudo?: PseudoHead
  */
 export function decode(buffer: Uint8Array, pseudo?: PseudoHeader): Packet {
   const [b, base] = decodeBase('icmpv6', buffer);
+  optObj(pseudo, 'pseudo');
   const out: Packet = { ...base };
   if (pseudo !== undefined) out.checksumValid = pseudoHeaderChecksum(pseudo, PROTOCOL, b) === 0;
   const rest = base.restOfHeader;
@@ -142,5 +146,6 @@ export function decode(buffer: Uint8Array, pseudo?: PseudoHeader): Packet {
  */
 export function verifyChecksum(buffer: Uint8Array, pseudo: PseudoHeader): boolean {
   const [b] = decodeBase('icmpv6', buffer);
+  obj(pseudo, 'pseudo');
   return pseudoHeaderChecksum(pseudo, PROTOCOL, b) === 0;
 }

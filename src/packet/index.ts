@@ -29,6 +29,41 @@ export * as icmp from './icmp.js';
 export * as icmpv6 from './icmpv6.js';
 export * as udp from './udp.js';
 export * as tcp from './tcp.js';
+export * as hopopts from './hopopts.js';
+export * as dstopts from './dstopts.js';
+export * as routing from './routing.js';
+export * as fragment from './fragmentns.js';
+export * as ah from './ah.js';
+export * as esp from './esp.js';
+export * as igmp from './igmp.js';
+export * as nd from './nd.js';
+export * as mld from './mld.js';
+export { build } from './build.js';
+export { parse } from './parse.js';
+export type { FirstLayer, ParseOptions } from './parse.js';
+export type {
+  Layer,
+  LayerName,
+  Truncation,
+  EthernetLayer,
+  VlanLayer,
+  ArpLayer,
+  Ipv4Layer,
+  Ipv6Layer,
+  HopOptsLayer,
+  RoutingLayer,
+  FragmentLayer,
+  DstOptsLayer,
+  AhLayer,
+  EspLayer,
+  IcmpLayer,
+  Icmpv6Layer,
+  IgmpLayer,
+  UdpLayer,
+  TcpLayer,
+  RawLayer,
+  Sll2Layer,
+} from './layers.js';
 export { checksum, onesComplementSum, pseudoHeaderSum, pseudoHeaderChecksum } from './checksum.js';
 export type { PseudoHeader } from './checksum.js';
 export type { RawOption } from './options.js';
@@ -42,3 +77,7 @@ export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 /** IP protocol (next header) number of ICMPv6: 58. */
 export const IPPROTO_ICMPV6 = 58;
+export { matches } from './match.js';
+export * as pcap from './pcap.js';
+export { probe } from './probe.js';
+export type { ProbeLayer, ProbeOptions } from './probe.js';

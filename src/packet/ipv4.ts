@@ -6,7 +6,7 @@
 import { checksum } from './checksum.js';
 import { PacketError, invalidArgValue, outOfRange } from './errors.js';
 import { type OptionSpan, type RawOption, encodeOptions, encodeRaw, walkOptions } from './options.js';
-import { asBuffer, bool, formatIPv4, need, optUint, pad4, parseIPv4, payloadOf, uint } from './util.js';
+import { asBuffer, bool, formatIPv4, need, obj, optUint, pad4, parseIPv4, payloadOf, uint } from './util.js';
 
 export type { RawOption } from './options.js';
 
@@ -177,7 +177,7 @@ function encodeOption(o: Option, name: string): Buffer {
     }
     case 'timestamp': {
       if (!Array.isArray(o.entries)) throw invalidArgValue(`${name}.entries`, 'must be an array', o.entries);
-      const withAddress = o.entries.some((e) => e.address !== undefined);
+      const withAddress = o.entries.some((e, i) => obj(e, `${name}.entries[${i}]`).address !== undefined);
       const flag = optUint(o.flag, `${name}.flag`, 15, withAddress ? 1 : 0);
       const pairs = flag === 1 || flag === 3;
       const unit = pairs ? 8 : 4;
@@ -189,6 +189,7 @@ function encodeOption(o: Option, name: string): Buffer {
       out[2] = optUint(o.pointer, `${name}.pointer`, 0xff, 5);
       out[3] = (optUint(o.overflow, `${name}.overflow`, 15, 0) << 4) | flag;
       o.entries.forEach((e, i) => {
+        obj(e, `${name}.entries[${i}]`);
         const at = 4 + unit * i;
         const ts = uint(e.timestamp, `${name}.entries[${i}].timestamp`, 0xffffffff);
         const field = `${name}.entries[${i}].address`;
@@ -260,6 +261,7 @@ function decodeOption(span: OptionSpan): Option {
  * const packet = ipv4.encode({ protocol: 17, source: '192.0.2.1', destination: '192.0.2.2' }, datagram);
  */
 export function encode(header: Header, payload?: Uint8Array): Buffer {
+  obj(header, 'header');
   const body = payloadOf(payload);
   const opts = encodeOptions(header.options, encodeOption);
   const optLength = pad4(opts.length);

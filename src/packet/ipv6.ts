@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { PacketError, outOfRange } from './errors.js';
-import { asBuffer, formatIPv6, need, optUint, parseIPv6, payloadOf, uint } from './util.js';
+import { asBuffer, formatIPv6, need, obj, optUint, parseIPv6, payloadOf, uint } from './util.js';
 
 /** The IPv6 fixed header's length: 40 bytes. */
 export const HEADER_LENGTH = 40;
@@ -54,6 +54,7 @@ export interface Packet extends Required<Header> {
  * const packet = ipv6.encode({ nextHeader: 58, source: 'fe80::1', destination: 'ff02::1' }, message);
  */
 export function encode(header: Header, payload?: Uint8Array): Buffer {
+  obj(header, 'header');
   const body = payloadOf(payload);
   let payloadLength: number;
   if (header.payloadLength === undefined) {

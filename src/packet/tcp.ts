@@ -6,7 +6,7 @@
 import { type PseudoHeader, pseudoHeaderChecksum } from './checksum.js';
 import { PacketError, invalidArgValue, outOfRange } from './errors.js';
 import { type OptionSpan, type RawOption, encodeOptions, encodeRaw, walkOptions } from './options.js';
-import { asBuffer, bool, need, optUint, pad4, payloadOf, uint } from './util.js';
+import { asBuffer, bool, need, obj, optObj, optUint, pad4, payloadOf, uint } from './util.js';
 
 export type { PseudoHeader } from './checksum.js';
 export type { RawOption } from './options.js';
@@ -170,7 +170,16 @@ export interface Packet extends Required<Header> {
   flags: Required<Flags>;
   /** The options, up to and including an end-of-list option (the bytes after it are padding). */
   options: Option[];
-  /** Whether the checksum verifies under the pseudo-header; present only when `decode` was given one. */
+  /**
+   * Whether the checksum verifies under the pseudo-header; present only when `decode` was given one.
+   *
+   * A segment this host sent and that is read back before it left — on `lo` (a raw or `AF_PACKET`
+   * socket there, `sockfd/packet`'s `probe` to 127.0.0.1, a capture of `lo`), or on any interface
+   * whose NIC computes checksums — reads `false`: the kernel leaves the checksum to the hardware
+   * (CHECKSUM_PARTIAL), so the field holds only the pseudo-header's sum, and on loopback nothing ever
+   * completes it, since no wire needs it. The receiving kernel knows and accepts it. Segments that came
+   * in over a wire (or a veth) read true when they are intact.
+   */
   checksumValid?: boolean;
   /** The bytes after the header (`dataOffset * 4` bytes in): a view into the decoded buffer, not a copy. */
   payload: Buffer;
@@ -211,6 +220,7 @@ function encodeOption(o: Option, name: string): Buffer {
       out[0] = OPT_SACK;
       out[1] = length;
       o.blocks.forEach((block, i) => {
+        obj(block, `${name}.blocks[${i}]`);
         out.writeUInt32BE(uint(block.left, `${name}.blocks[${i}].left`, 0xffffffff), 2 + 8 * i);
         out.writeUInt32BE(uint(block.right, `${name}.blocks[${i}].right`, 0xffffffff), 6 + 8 * i);
       });
@@ -279,6 +289,8 @@ function decodeOption(span: OptionSpan): Option {
  * );
  */
 export function encode(header: Header, payload?: Uint8Array, pseudo?: PseudoHeader): Buffer {
+  obj(header, 'header');
+  optObj(pseudo, 'pseudo');
   const body = payloadOf(payload);
   const opts = encodeOptions(header.options, encodeOption);
   const optLength = pad4(opts.length);
@@ -291,7 +303,7 @@ export function encode(header: Header, payload?: Uint8Array, pseudo?: PseudoHead
   out.writeUInt32BE(optUint(header.sequenceNumber, 'sequenceNumber', 0xffffffff, 0), 4);
   out.writeUInt32BE(optUint(header.acknowledgmentNumber, 'acknowledgmentNumber', 0xffffffff, 0), 8);
   let bits = (dataOffset << 12) | (optUint(header.reserved, 'reserved', 7, 0) << 9);
-  const flags = header.flags ?? {};
+  const flags = header.flags === undefined ? {} : header.flags;
   if (flags === null || typeof flags !== 'object') throw invalidArgValue('flags', 'must be an object of booleans', flags);
   for (const [name, bit] of FLAG_BITS) if (bool(flags[name], `flags.${name}`)) bits |= bit;
   out.writeUInt16BE(bits, 12);
@@ -330,6 +342,7 @@ function checked(buffer: Uint8Array): [Buffer, number] {
  */
 export function decode(buffer: Uint8Array, pseudo?: PseudoHeader): Packet {
   const [b, headerLength] = checked(buffer);
+  optObj(pseudo, 'pseudo');
   const bits = b.readUInt16BE(12);
   const flags = {} as Required<Flags>;
   for (const [name, bit] of FLAG_BITS) flags[name] = (bits & bit) !== 0;
@@ -359,5 +372,5 @@ export function decode(buffer: Uint8Array, pseudo?: PseudoHeader): Packet {
  */
 export function verifyChecksum(buffer: Uint8Array, pseudo: PseudoHeader): boolean {
   const [b] = checked(buffer);
-  return pseudoHeaderChecksum(pseudo, PROTOCOL, b) === 0;
+  return pseudoHeaderChecksum(obj(pseudo, 'pseudo'), PROTOCOL, b) === 0;
 }

@@ -5,7 +5,7 @@
  */
 import { type PseudoHeader, pseudoHeaderChecksum } from './checksum.js';
 import { PacketError, outOfRange } from './errors.js';
-import { asBuffer, need, optUint, payloadOf, uint } from './util.js';
+import { asBuffer, need, obj, optObj, optUint, payloadOf, uint } from './util.js';
 
 export type { PseudoHeader } from './checksum.js';
 
@@ -35,7 +35,9 @@ export interface Header {
 export interface Packet extends Required<Header> {
   /**
    * Whether the checksum verifies under the pseudo-header (see {@link verifyChecksum}); present only
-   * when `decode` was given one.
+   * when `decode` was given one. A datagram this host sent, read back on `lo` (or before a NIC that
+   * computes checksums) reads `false`: the kernel left a partial checksum for hardware to finish
+   * (CHECKSUM_PARTIAL), which on loopback never happens; see `tcp.Packet.checksumValid`.
    */
   checksumValid?: boolean;
   /** The bytes from the end of the header to `length`: a view into the decoded buffer, not a copy. */
@@ -55,6 +57,8 @@ export interface Packet extends Required<Header> {
  * const datagram = udp.encode({ sourcePort: 5000, destinationPort: 53 }, query, pseudo);
  */
 export function encode(header: Header, payload?: Uint8Array, pseudo?: PseudoHeader): Buffer {
+  obj(header, 'header');
+  optObj(pseudo, 'pseudo');
   const body = payloadOf(payload);
   const out = Buffer.alloc(HEADER_LENGTH + body.length);
   out.writeUInt16BE(uint(header.sourcePort, 'sourcePort', 0xffff), 0);
@@ -100,6 +104,7 @@ function verify(b: Buffer, length: number, pseudo: PseudoHeader): boolean {
  */
 export function decode(buffer: Uint8Array, pseudo?: PseudoHeader): Packet {
   const [b, length] = checked(buffer);
+  optObj(pseudo, 'pseudo');
   const out: Packet = {
     sourcePort: b.readUInt16BE(0),
     destinationPort: b.readUInt16BE(2),
@@ -121,5 +126,5 @@ export function decode(buffer: Uint8Array, pseudo?: PseudoHeader): Packet {
  */
 export function verifyChecksum(buffer: Uint8Array, pseudo: PseudoHeader): boolean {
   const [b, length] = checked(buffer);
-  return verify(b, length, pseudo);
+  return verify(b, length, obj(pseudo, 'pseudo'));
 }

@@ -17,6 +17,36 @@ export function asBuffer(data: unknown, name: string): Buffer {
 }
 
 /**
+ * Checks that an argument is a non-null object (a header, a layer, a pseudo-header, an option):
+ * TypeError `ERR_INVALID_ARG_TYPE` naming it otherwise, so that `encode(null)` never reaches a
+ * property read of null.
+ * @internal
+ */
+export function obj<T>(value: T, name: string): T & object {
+  if (value === null || typeof value !== 'object') throw invalidArgType(name, 'of type object', value);
+  return value as T & object;
+}
+
+/**
+ * An optional pseudo-header argument: undefined, or an object (its addresses are checked where used).
+ * @internal
+ */
+export function optObj<T>(value: T | undefined, name: string): T | undefined {
+  if (value !== undefined) obj(value, name);
+  return value;
+}
+
+/**
+ * An optional array field: undefined, or an array (TypeError `ERR_INVALID_ARG_TYPE` otherwise).
+ * @internal
+ */
+export function optArray<T>(value: readonly T[] | undefined, name: string): readonly T[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw invalidArgType(name, 'an array', value);
+  return value;
+}
+
+/**
  * An optional payload as a Buffer (empty when undefined).
  * @internal
  */

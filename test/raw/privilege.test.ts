@@ -92,11 +92,12 @@ describe.skipIf(skip !== null)('raw sockets without CAP_NET_RAW', () => {
     expect(got.message).toMatch(/^socket EPERM \(.*CAP_NET_RAW.*\)$/);
   });
 
-  it('sockfd ping without CAP_NET_RAW prints a message naming CAP_NET_RAW and exits 2', () => {
+  it('sockfd ping without CAP_NET_RAW, where ping_group_range forbids datagram ICMP, names CAP_NET_RAW and ping_group_range and exits 2', () => {
+    // A new namespace's net.ipv4.ping_group_range is "1 0": no group may open an ICMP datagram socket.
     const r = exec([process.execPath, bin, 'ping', '-c', '1', '127.0.0.1'], { unprivileged: true });
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^sockfd ping: socket EPERM .*CAP_NET_RAW/);
+    expect(r.stderr).toMatch(/^sockfd ping: socket EPERM .*CAP_NET_RAW.*net\.ipv4\.ping_group_range/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1); // one clear line, no stack trace
   });
 });

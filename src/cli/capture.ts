@@ -1,0 +1,151 @@
+/**
+ * `sockfd capture IFACE -w FILE [-c N] [filter]`: what an AF_PACKET socket sees on an interface,
+ * written as pcapng (or classic pcap for a `.pcap` file) with nanosecond timestamps (SO_TIMESTAMPNS).
+ * The filter is a classic BPF program attached with SO_ATTACH_FILTER before the socket is bound (so
+ * nothing unfiltered slips in): a tcpdump expression, compiled by `tcpdump -ddd` when tcpdump is
+ * installed, or a program given with `--bpf` in the form `tcpdump -ddd` prints.
+ * @packageDocumentation
+ * @internal
+ */
+import { spawnSync } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import * as s from '../index.js';
+import * as p from '../promises.js';
+import { pcap } from '../packet/index.js';
+import { type Command, interruptible, numberArg, usageError } from './command.js';
+
+/** A program as `tcpdump -ddd` prints it (a count, then "code jt jf k" per line; commas may stand for newlines). @internal */
+export function parseBpf(text: string): s.BpfInstruction[] | string {
+  const lines = text.split(/[\n,]/).map((l) => l.trim()).filter((l) => l !== '');
+  const count = Number(lines[0]);
+  if (!Number.isInteger(count) || count < 1 || count !== lines.length - 1) return `a BPF program starts with its instruction count (${lines[0] ?? 'none'}), then one "code jt jf k" per instruction`;
+  const out: s.BpfInstruction[] = [];
+  for (const l of lines.slice(1)) {
+    const f = l.split(/\s+/).map(Number);
+    if (f.length !== 4 || f.some((x) => !Number.isInteger(x) || x < 0)) return `not a "code jt jf k" instruction: ${l}`;
+    out.push({ code: f[0]!, jt: f[1]!, jf: f[2]!, k: f[3]! >>> 0 });
+  }
+  return out;
+}
+
+/** Compiles a tcpdump expression for a link type with `tcpdump -ddd`, or says why it cannot. @internal */
+export function compileFilter(expression: string, linkName: string): s.BpfInstruction[] | string {
+  const r = spawnSync('tcpdump', ['-ddd', '-y', linkName, expression], { encoding: 'utf8', timeout: 10_000 });
+  if (r.error) return `a filter expression needs tcpdump to compile it, and tcpdump is not installed (apt-get install tcpdump); give a classic BPF program with --bpf instead, as \`tcpdump -ddd\` prints it`;
+  if (r.status !== 0) return `tcpdump could not compile the filter: ${r.stderr.trim()}`;
+  return parseBpf(r.stdout);
+}
+
+const ARPHRD_ETHER = 1;
+const ARPHRD_LOOPBACK = 772;
+
+/** The ARPHRD_ type of an interface, from sysfs. */
+function hardwareType(iface: string): number | undefined {
+  try {
+    return Number(readFileSync(`/sys/class/net/${iface}/type`, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+}
+
+/** The capture command. @internal */
+export const captureCommand: Command = {
+  name: 'capture',
+  summary: 'write what an AF_PACKET socket sees on IFACE (or any) to a pcapng file (pcap for a .pcap name), with ns timestamps; filter as a tcpdump expression (compiled by tcpdump -ddd) or --bpf PROGRAM; needs CAP_NET_RAW',
+  usage: 'IFACE -w FILE [-c count] [--bpf PROGRAM | filter expression...]',
+  async run(args) {
+    let iface = '';
+    let file = '';
+    let count = Infinity;
+    let bpf: string | undefined;
+    const expression: string[] = [];
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i]!;
+      if (a === '-w') file = args[++i] ?? '';
+      else if (a === '-c') {
+        const v = numberArg(a, args[++i], 1, 1e9);
+        if (typeof v === 'string') return usageError(this, v);
+        count = v;
+      } else if (a === '--bpf') bpf = args[++i] ?? '';
+      else if (a.startsWith('-')) return usageError(this, `unknown option ${a}`);
+      else if (!iface) iface = a;
+      else expression.push(a);
+    }
+    if (!iface) return usageError(this, 'an interface is required (a name, or any)');
+    if (!file) return usageError(this, 'an output file is required (-w FILE)');
+    if (bpf !== undefined && expression.length) return usageError(this, 'give either --bpf or a filter expression, not both');
+    const any = iface === 'any';
+    const hatype = any ? undefined : hardwareType(iface);
+    if (!any && hatype === undefined) return usageError(this, `no such interface: ${iface}`);
+    // Ethernet and loopback frames are kept whole; other links (and "any") cooked, with an SLL2 header.
+    const cooked = any || (hatype !== ARPHRD_ETHER && hatype !== ARPHRD_LOOPBACK);
+    const linkType = cooked ? pcap.LINKTYPE_LINUX_SLL2 : pcap.LINKTYPE_ETHERNET;
+    let program: s.BpfInstruction[] | undefined;
+    if (bpf !== undefined || expression.length) {
+      const got = bpf !== undefined ? parseBpf(bpf) : compileFilter(expression.join(' '), cooked ? 'LINUX_SLL2' : 'EN10MB');
+      if (typeof got === 'string') return usageError(this, got);
+      program = got;
+    }
+    let fd: number;
+    try {
+      fd = s.socket(s.AF_PACKET, cooked ? s.SOCK_DGRAM : s.SOCK_RAW, 0);
+    } catch (err) {
+      process.stderr.write(`sockfd capture: ${(err as Error).message}\n`);
+      return 2;
+    }
+    const out = pcap.createWriter({ format: file.endsWith('.pcap') ? 'pcap' : 'pcapng', interfaces: [{ linkType, name: iface }] });
+    const sink = createWriteStream(file);
+    out.pipe(sink);
+    let captured = 0;
+    try {
+      const ifindex = any ? 0 : s.if_nametoindex(iface);
+      if (program) s.setsockopt(fd, s.SOL_SOCKET, s.SO_ATTACH_FILTER, program);
+      s.setsockopt(fd, s.SOL_SOCKET, s.SO_TIMESTAMPNS, 1);
+      s.bind(fd, { family: s.AF_PACKET, protocol: s.htons(s.ETH_P_ALL), ifindex });
+      process.stderr.write(`sockfd capture: capturing on ${iface}, link-type ${cooked ? 'LINUX_SLL2' : 'EN10MB'}, writing ${file}${program ? ` (filter: ${program.length} BPF instructions)` : ''}\n`);
+      await interruptible(async (signal) => {
+        const buf = Buffer.alloc(262144);
+        while (captured < count) {
+          let m: Awaited<ReturnType<typeof p.recvmsg>>;
+          try {
+            m = await p.recvmsg(fd, [buf], { controlLength: 64, flags: s.MSG_TRUNC }, { signal });
+          } catch (err) {
+            if ((err as Error).name === 'AbortError') return;
+            throw err;
+          }
+          const from = m.address as { pkttype?: number; ifindex?: number; protocol?: number; hatype?: number; addr?: Buffer; halen?: number } | null;
+          // A loopback device shows each packet twice, going out and coming in: keep one, as libpcap does.
+          if (from?.pkttype === s.PACKET_OUTGOING && (from.hatype === ARPHRD_LOOPBACK || hatype === ARPHRD_LOOPBACK)) continue;
+          const ts = m.control.find((c) => c.level === s.SOL_SOCKET && c.sec !== undefined);
+          const data = Buffer.from(buf.subarray(0, Math.min(m.bytes, buf.length)));
+          let frame = data;
+          let original = m.bytes;
+          if (cooked) {
+            const head = Buffer.alloc(20);
+            head.writeUInt16BE(s.ntohs(from?.protocol ?? 0), 0);
+            head.writeUInt32BE(from?.ifindex ?? 0, 4);
+            head.writeUInt16BE(from?.hatype ?? 0, 8);
+            head[10] = from?.pkttype ?? 0;
+            const addr = from?.addr ?? Buffer.alloc(0);
+            head[11] = from?.halen ?? addr.length;
+            addr.subarray(0, 8).copy(head, 12);
+            frame = Buffer.concat([head, data]);
+            original += 20;
+          }
+          out.write({ data: frame, originalLength: original, ...(ts ? { timestamp: { sec: ts.sec!, nsec: ts.nsec! } } : {}) });
+          captured++;
+        }
+      });
+    } catch (err) {
+      process.stderr.write(`sockfd capture: ${(err as Error).message}\n`);
+      return 2;
+    } finally {
+      s.close(fd);
+      out.end();
+      await once(sink, 'close');
+    }
+    process.stderr.write(`${captured} packet${captured === 1 ? '' : 's'} captured\n`);
+    return 0;
+  },
+};

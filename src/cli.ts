@@ -5,6 +5,7 @@
  */
 import { demo } from './demo.js';
 import { ping, type PingOptions } from './ping.js';
+import * as ssCommand from './sscmd.js';
 
 const HELP = `sockfd — the POSIX socket API for Node.js, on real file descriptors
 
@@ -16,6 +17,8 @@ Commands:
                   and result, and the kernel's view after it (this is what \`npm start\` runs)
   ping [-c count] [-i interval] [-s size] [-W timeout] HOST
                   ICMP echo over a SOCK_RAW socket (needs CAP_NET_RAW), like ping(8)
+  ss [--pid N] [--json] [filter]
+                  ${ssCommand.summary}
   help            this text
 `;
 
@@ -76,6 +79,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'ping') return pingCommand(rest);
+  if (command === 'ss') return ssCommand.run(rest);
   if (command !== 'demo') {
     process.stderr.write(`sockfd: unknown command '${command}'\n\n${HELP}`);
     return 2;

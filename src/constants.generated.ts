@@ -1377,6 +1377,20 @@ export const NLA_HDRLEN = constants.NLA_HDRLEN as number;
 export const SOCK_DIAG_BY_FAMILY = constants.SOCK_DIAG_BY_FAMILY as number;
 /** `INET_DIAG_NOCOOKIE` from the system headers (undefined where they do not define it). */
 export const INET_DIAG_NOCOOKIE = constants.INET_DIAG_NOCOOKIE as number;
+/** `TCPI_OPT_TIMESTAMPS` from the system headers (undefined where they do not define it). */
+export const TCPI_OPT_TIMESTAMPS = constants.TCPI_OPT_TIMESTAMPS as number;
+/** `TCPI_OPT_SACK` from the system headers (undefined where they do not define it). */
+export const TCPI_OPT_SACK = constants.TCPI_OPT_SACK as number;
+/** `TCPI_OPT_WSCALE` from the system headers (undefined where they do not define it). */
+export const TCPI_OPT_WSCALE = constants.TCPI_OPT_WSCALE as number;
+/** `TCPI_OPT_ECN` from the system headers (undefined where they do not define it). */
+export const TCPI_OPT_ECN = constants.TCPI_OPT_ECN as number;
+/** `TCPI_OPT_ECN_SEEN` from the system headers (undefined where they do not define it). */
+export const TCPI_OPT_ECN_SEEN = constants.TCPI_OPT_ECN_SEEN as number;
+/** `TCPI_OPT_SYN_DATA` from the system headers (undefined where they do not define it). */
+export const TCPI_OPT_SYN_DATA = constants.TCPI_OPT_SYN_DATA as number;
+/** `TCPI_OPT_USEC_TS` from the system headers (undefined where they do not define it). */
+export const TCPI_OPT_USEC_TS = constants.TCPI_OPT_USEC_TS as number;
 /** `UDIAG_SHOW_NAME` from the system headers (undefined where they do not define it). */
 export const UDIAG_SHOW_NAME = constants.UDIAG_SHOW_NAME as number;
 /** `UDIAG_SHOW_VFS` from the system headers (undefined where they do not define it). */

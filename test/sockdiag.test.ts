@@ -365,10 +365,14 @@ describe('filters', () => {
       { stdio: ['pipe', 'pipe', 'inherit'] },
     );
     try {
+      let text = '';
       const line = await new Promise<string>((resolve, reject) => {
-        py.stdout.once('data', (d: Buffer) => resolve(d.toString()));
+        py.stdout.on('data', (d: Buffer) => {
+          text += d.toString();
+          if (text.includes('\n')) resolve(text.split('\n')[0]!);
+        });
         py.once('error', reject);
-        setTimeout(() => reject(new Error('python3 did not start within 5 s')), 5000);
+        setTimeout(() => reject(new Error('python3 did not print its sockets within 5 s')), 5000);
       });
       const [tport, uport, tfd, ufd] = line.trim().split(' ').map(Number) as [number, number, number, number];
       const theirs = listSockets({ pid: py.pid! });

@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import { AF_INET6, AF_PACKET, AF_UNIX, ETH_P_ALL, TCPI_OPT_ECN, TCPI_OPT_ECN_SEEN, TCPI_OPT_SACK, TCPI_OPT_SYN_DATA, TCPI_OPT_TIMESTAMPS, TCPI_OPT_USEC_TS, TCPI_OPT_WSCALE } from './constants.generated.js';
-import type { SocketEntry } from './diagparse.js';
+import type { SocketEntry, UnixDiag } from './diagparse.js';
 import type { SkMemInfo } from './skmem.js';
 import type { SocketUser } from './procfd.js';
 import type { SockAddr } from './sockaddr.js';
@@ -206,6 +206,16 @@ export function tcpInfoTokens(e: SocketEntry): string[] {
   return out;
 }
 
+/**
+ * The `dev:` of a unix socket file as ss prints it: ss hands the kernel's dev_t (major << 20 | minor)
+ * to glibc's major()/minor(), which decode userspace's encoding, so 254:0 prints as 0/65024. The
+ * table prints what ss prints; {@link UnixDiag.vfs} has the device decoded correctly.
+ */
+function ssDev(major: number, minor: number): string {
+  const raw = major * 2 ** 20 + minor;
+  return `${Math.floor(raw / 256) & 0xfff}/${(raw & 0xff) | (Math.floor(raw / 4096) & 0xfff00)}`;
+}
+
 const arrows = (mask: number): string => `${mask & 1 ? '-' : '<'}-${mask & 2 ? '-' : '>'}`;
 
 /** `users:(("name",pid=N,fd=M),...)`, or '' for none. @internal */
@@ -221,7 +231,7 @@ export function detailParts(e: SocketEntry): { details: string[]; below: string[
   if (e.family === AF_UNIX) {
     if (e.skmem) details.push(skmemText(e.skmem));
     if (e.shutdown !== null) details.push(arrows(e.shutdown));
-    if (e.unix?.vfs) details.push(`ino:${e.unix.vfs.inode}`, `dev:${e.unix.vfs.major}/${e.unix.vfs.minor}`);
+    if (e.unix?.vfs) details.push(`ino:${e.unix.vfs.inode}`, `dev:${ssDev(e.unix.vfs.major, e.unix.vfs.minor)}`);
     if (e.unix?.pending) details.push('peers:', ...e.unix.pending.map(String));
     return { details, below };
   }

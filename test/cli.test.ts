@@ -107,6 +107,6 @@ describe('sockfd demo', () => {
 
   it('--help lists the commands', () => {
     const out = execFileSync(process.execPath, [bin, '--help'], { encoding: 'utf8', timeout: 20_000 });
-    for (const command of ['demo', 'ping', 'help']) expect(out).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    for (const command of ['demo', 'ping', 'ss', 'help']) expect(out).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
   });
 });

@@ -11,7 +11,8 @@
 import { readFileSync } from 'node:fs';
 import { AF_INET, AF_INET6, SOCK_RAW } from './constants.generated.js';
 import { constantName } from './constants.js';
-import { inetAddr, type SocketEntry } from './diagparse.js';
+import { inetAddr } from './diagparse.js';
+import type { SocketEntry } from './diagtypes.js';
 import { w32 } from './netlink.js';
 import { TCP_STATES } from './optcodecs.js';
 

@@ -26,7 +26,8 @@ import {
 } from './constants.generated.js';
 import { constantName } from './constants.js';
 import { invalidArgType, invalidArgValue, outOfRange } from './argerrors.js';
-import { inetRequest, packetRequest, parseInet, parsePacket, parseUnix, resolveUnixPeers, unixRequest, type SocketEntry } from './diagparse.js';
+import { inetRequest, packetRequest, parseInet, parsePacket, parseUnix, resolveUnixPeers, unixRequest } from './diagparse.js';
+import type { SocketEntry } from './diagtypes.js';
 import { netlinkDump } from './netlink.js';
 import { procRawSockets } from './procnet.js';
 import { SystemError } from './errors.js';
@@ -45,7 +46,7 @@ export type {
   BbrInfo,
   VegasInfo,
   DctcpInfo,
-} from './diagparse.js';
+} from './diagtypes.js';
 
 /** What {@link listSockets} lists; every field narrows the list, and all of them must match. */
 export interface SocketFilter {

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { AF_INET, AF_INET6, AF_PACKET, AF_UNIX, IPPROTO_TCP, IPPROTO_UDP, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM } from './constants.generated.js';
-import type { SocketEntry } from './diagparse.js';
+import type { SocketEntry } from './diagtypes.js';
 import { socketUsers, type SocketUser } from './procfd.js';
 import { SOCKET_STATES, listSockets, type SocketFilter } from './sockdiag.js';
 import { formatTable, ssStateName } from './ssformat.js';

@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import { AF_INET6, AF_PACKET, AF_UNIX, ETH_P_ALL, TCPI_OPT_ECN, TCPI_OPT_ECN_SEEN, TCPI_OPT_SACK, TCPI_OPT_SYN_DATA, TCPI_OPT_TIMESTAMPS, TCPI_OPT_USEC_TS, TCPI_OPT_WSCALE } from './constants.generated.js';
-import type { SocketEntry, UnixDiag } from './diagparse.js';
+import type { SocketEntry, UnixDiag } from './diagtypes.js';
 import type { SkMemInfo } from './skmem.js';
 import type { SocketUser } from './procfd.js';
 import type { SockAddr } from './sockaddr.js';

@@ -238,6 +238,8 @@ describe.skipIf(skip !== null)('raw and packet sockets', () => {
       entries: SocketEntry[];
       ss: string;
       fds: { ring: number; fan: number; plain: number };
+      byProtocol: number[][];
+      byType: number[][];
     }
     const got = run<Got>(`
       const lo = s.if_nametoindex('lo');
@@ -252,7 +254,9 @@ describe.skipIf(skip !== null)('raw and packet sockets', () => {
       s.setsockopt(fan, s.SOL_PACKET, s.PACKET_ADD_MEMBERSHIP, { ifindex: lo, type: s.PACKET_MR_ALLMULTI });
       const plain = s.socket(s.AF_PACKET, s.SOCK_RAW, s.htons(s.ETH_P_ARP));
       const entries = s.listSockets({ family: s.AF_PACKET });
-      done({ entries, ss: ss('-0anpiem'), fds: { ring, fan, plain } });
+      const byProtocol = s.listSockets({ family: s.AF_PACKET, protocol: s.htons(s.ETH_P_IP) }).map((e) => e.fds);
+      const byType = s.listSockets({ family: s.AF_PACKET, type: s.SOCK_DGRAM }).map((e) => e.fds);
+      done({ entries, ss: ss('-0anpiem'), fds: { ring, fan, plain }, byProtocol, byType });
     `);
     expect(got.entries).toHaveLength(3);
     const of = (fd: number): SocketEntry => got.entries.find((e) => e.fds.includes(fd))!;
@@ -270,5 +274,8 @@ describe.skipIf(skip !== null)('raw and packet sockets', () => {
     const ssRing = ssMatch(listing, ring)!;
     expect(ssRing.tokens).toEqual(expect.arrayContaining(['ver:2', 'ring_rx(blk_size:4096,blk_nr:2,frm_size:2048,frm_nr:4,tmo:60,features:0x0)']));
     expect(ssMatch(listing, fan)!.tokens).toContain('fanout(id:42,type:lb)');
+    // The filter's protocol is the socket's, in network byte order as socket() takes it.
+    expect(got.byProtocol).toEqual([[got.fds.fan]]);
+    expect(got.byType).toEqual([[got.fds.fan]]);
   });
 });

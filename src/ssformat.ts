@@ -235,6 +235,9 @@ export function detailParts(e: SocketEntry): { details: string[]; below: string[
     if (e.unix?.pending) details.push('peers:', ...e.unix.pending.map(String));
     return { details, below };
   }
+  // A raw socket read from /proc/net/raw (no raw_diag: no cookie) is printed as ss prints those: the
+  // columns and the processes only (dgram_show_line in ss.c).
+  if (e.cookie === null) return { details, below };
   if (e.timer) details.push(`timer:(${e.timer.name},${fmtTimer(e.timer.expires)},${e.timer.retransmits})`);
   if (e.uid) details.push(`uid:${e.uid}`);
   details.push(`ino:${e.inode}`);
@@ -245,14 +248,14 @@ export function detailParts(e: SocketEntry): { details: string[]; below: string[
   if (e.family === AF_PACKET && e.packet) {
     const p = e.packet;
     const flags = [p.running && 'running', p.auxdata && 'auxdata', p.origdev && 'origdev', p.vnethdr && 'vnethdr', p.loss && 'loss'].filter(Boolean);
-    let line = `ver:${p.version} cpy_thresh:${p.copyThresh} flags( ${flags.length ? flags.join(' ') : '0'} )`;
-    if (e.skmem) line += ` ${skmemText(e.skmem)}`;
-    below.push(line);
+    below.push(`ver:${p.version} cpy_thresh:${p.copyThresh} flags( ${flags.length ? flags.join(' ') : '0'} )`);
     const ring = (name: string, r: NonNullable<typeof p.rxRing>): string =>
       `${name}(blk_size:${r.blockSize},blk_nr:${r.blockCount},frm_size:${r.frameSize},frm_nr:${r.frameCount},tmo:${r.retireTimeout},features:0x${r.features.toString(16)})`;
     if (p.rxRing) below.push(ring('ring_rx', p.rxRing));
     if (p.txRing) below.push(ring('ring_tx', p.txRing));
     if (p.fanout) below.push(`fanout(id:${p.fanout.id},type:${p.fanout.typeName})`);
+    // ss -m prints skmem last, on the last of these lines.
+    if (e.skmem) below[below.length - 1] += ` ${skmemText(e.skmem)}`;
     return { details, below };
   }
   const info = [...(e.skmem ? [skmemText(e.skmem)] : []), ...tcpInfoTokens(e)];

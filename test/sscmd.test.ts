@@ -17,6 +17,7 @@ import {
   SOCK_DGRAM,
   SOCK_NONBLOCK,
   SOCK_STREAM,
+  SHUT_WR,
   SystemError,
   accept,
   bind,
@@ -27,6 +28,7 @@ import {
   listen,
   poll,
   sendto,
+  shutdown,
   socket,
   socketpair,
   write,
@@ -34,6 +36,7 @@ import {
 import type { SockAddrIn } from '../src/index.js';
 import { checkFdLeaks } from './helpers/fds.js';
 import { parseSs, ss, ssUnavailable, type SsSocket } from './helpers/ss.js';
+import { expectSameTable, stableTokens } from './helpers/diag.js';
 
 checkFdLeaks();
 
@@ -96,11 +99,7 @@ afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-/** The tokens of an entry that do not move between two snapshots of a quiescent socket. */
-function stable(e: SsSocket): string[] {
-  const moving = /^(lastsnd|lastrcv|lastack|busy|cgroup):/;
-  return e.tokens.filter((t) => !moving.test(t)).map((t) => t.replace(/^timer:\(([^,]+),[^,]*,(\d+)\)$/, 'timer:($1,$2)'));
-}
+const stable = stableTokens;
 
 function key(e: SsSocket): string {
   return e.netid?.startsWith('u_') ? `unix ${e.local.split(' ')[1]}` : `sk ${e.sk}`;
@@ -157,6 +156,44 @@ describe.skipIf(noSs !== null)('sockfd ss, held against ss -tuxwanpiem', () => {
     expect(parseSs(sockfdSs('--pid', String(process.pid), '-6')).map((e) => e.local)).toEqual([expect.stringMatching(/^\[::1\]:\d+$/)]);
     expect(parseSs(sockfdSs('--pid', String(process.pid), 'port', String(udpPort))).map((e) => e.netid)).toEqual(['udp']);
     expect(parseSs(sockfdSs('--pid', String(process.pid), 'port', String(port), 'state', 'LISTEN')).map((e) => e.sendQ)).toEqual([4]);
+  });
+
+  it('TCP in the states loopback holds, SYN_SENT, FIN_WAIT2, CLOSE_WAIT and TIME_WAIT, as ss -tanpiem prints them', async () => {
+    const l = socket(AF_INET, SOCK_STREAM);
+    bind(l, LO);
+    listen(l, 0); // room for one completed connection at a time
+    const p = (getsockname(l) as SockAddrIn).port;
+    const connectTo = (): number => {
+      const fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+      try {
+        connect(fd, { ...LO, port: p });
+      } catch (err) {
+        if ((err as SystemError).code !== 'EINPROGRESS') throw err;
+      }
+      return fd;
+    };
+    const a = connectTo();
+    expect(ready(a, POLLOUT) && ready(l, POLLIN)).toBe(true);
+    const srv = accept(l).fd;
+    const b = connectTo();
+    expect(ready(b, POLLOUT) && ready(l, POLLIN)).toBe(true);
+    const srv2 = accept(l).fd;
+    const queued = connectTo(); // completes into the accept queue, which is then full
+    expect(ready(queued, POLLOUT)).toBe(true);
+    const stuck = connectTo(); // its SYN is dropped: SYN_SENT
+    shutdown(a, SHUT_WR); // a: FIN_WAIT2, srv: CLOSE_WAIT
+    shutdown(b, SHUT_WR);
+    close(srv2); // b: TIME_WAIT once srv2's FIN arrives
+    await sleep(60);
+    try {
+      const filter = `( sport = :${p} or dport = :${p} )`;
+      const ours = parseSs(sockfdSs('tcp', 'port', String(p)));
+      const theirs = ss('-tanpiem', filter);
+      expect(new Set(theirs.map((e) => e.state))).toEqual(new Set(['LISTEN', 'ESTAB', 'SYN-SENT', 'FIN-WAIT-2', 'CLOSE-WAIT', 'TIME-WAIT']));
+      expectSameTable(ours, theirs);
+    } finally {
+      for (const fd of [l, a, b, srv, queued, stuck]) close(fd);
+    }
   });
 
   it('--json gives listSockets\' entries, 64-bit cookies as decimal strings, with the holders added', () => {

@@ -88,3 +88,47 @@ export function ssMatch(list: SsSocket[], e: SocketEntry): SsSocket | undefined 
     (s) => s.local === ssLocalOf(e) && s.peer === ssPeerOf(e) && (s.state ?? ssStateName(e.stateName)) === ssStateName(e.stateName) && (e.inode === 0 || s.ino === undefined || s.ino === e.inode),
   );
 }
+
+/** The tokens of an ss line that do not move between two snapshots of a socket that is left alone. */
+export function stableTokens(e: SsSocket): string[] {
+  const moving = /^(lastsnd|lastrcv|lastack|busy|cgroup):/;
+  return e.tokens.filter((t) => !moving.test(t)).map((t) => t.replace(/^timer:\(([^,]+),[^,]*,(\d+)\)$/, 'timer:($1,$2)'));
+}
+
+/** How two listings name the same socket: its cookie, a unix socket's inode, or its columns. */
+function tableKey(e: SsSocket): string {
+  if (e.netid?.startsWith('u_')) return `unix ${e.local.split(' ')[1]}`;
+  if (e.sk !== undefined) return `sk ${e.sk}`;
+  return `cols ${e.state ?? ''} ${e.local} ${e.peer}`;
+}
+
+/** The details that name a socket rather than measure it: what stays put even while it retransmits. */
+function identityTokens(e: SsSocket): string[] {
+  return stableTokens(e).filter((t) => /^(ino|sk|uid|v6only|timer):|^[<-]-[->]$/.test(t));
+}
+
+/**
+ * Expects `sockfd ss`'s table to list what ss's lists, socket for socket (all of ss's, when `all`),
+ * column for column and detail for detail, but for the figures that move between two snapshots. For
+ * sockets that are busy retransmitting (`lively`), the TCP_INFO and skmem figures move too: then the
+ * columns and the details that name the socket are compared.
+ */
+export function expectSameTable(ours: SsSocket[], theirs: SsSocket[], all = true, lively = false): void {
+  const byKey = new Map(ours.map((e) => [tableKey(e), e]));
+  if (all) expect(ours.length, 'as many sockets as ss lists').toBe(theirs.length);
+  for (const t of theirs) {
+    const o = byKey.get(tableKey(t));
+    expect(o, `sockfd ss lists ${t.netid ?? ''} ${t.state ?? ''} ${t.local} ${t.peer}`).toBeDefined();
+    expect({ state: t.state ?? o!.state, netid: t.netid ?? o!.netid, recvQ: o!.recvQ, sendQ: o!.sendQ, local: o!.local, peer: o!.peer }).toEqual({
+      state: o!.state,
+      netid: o!.netid,
+      recvQ: t.recvQ,
+      sendQ: t.sendQ,
+      local: t.local,
+      peer: t.peer,
+    });
+    expect(o!.users, `${t.local}: users`).toEqual(t.users);
+    const details = lively ? identityTokens : stableTokens;
+    expect(details(o!), `${t.local}: details`).toEqual(details(t));
+  }
+}

@@ -9,7 +9,8 @@
 // their SYN-ACKs wait for ARP/neighbour answers that nobody in the namespace gives.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SocketEntry } from '../../src/index.js';
-import { expectAsSs, ssMatch } from '../helpers/diag.js';
+import * as path from 'node:path';
+import { expectAsSs, expectSameTable, ssMatch } from '../helpers/diag.js';
 import { checkFdLeaks } from '../helpers/fds.js';
 import { Netns, netnsUnavailable, packetPkg, pkg, rawUnavailable } from '../helpers/netns.js';
 import { parseSs, ssUnavailable } from '../helpers/ss.js';
@@ -19,12 +20,16 @@ if (skip) console.log('skipping the privileged listSockets tests:', skip);
 
 checkFdLeaks();
 
+const bin = path.join(__dirname, '..', '..', 'bin', 'sockfd.js');
+
 const prelude = `
 'use strict';
 const s = require(${JSON.stringify(pkg)});
 const p = require(${JSON.stringify(packetPkg)});
 const { execFileSync } = require('node:child_process');
 const ss = (...args) => execFileSync('ss', args, { encoding: 'utf8' });
+// The sockfd ss command, run as a user runs it, in this namespace.
+const sockfdSs = (...args) => execFileSync(process.execPath, [${JSON.stringify(bin)}, 'ss', ...args], { encoding: 'utf8' });
 const sleep = (ms) => { const end = Date.now() + ms; while (Date.now() < end); };
 function done(value) {
   process.stdout.write(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? { $bigint: v.toString() } : v)));
@@ -72,6 +77,7 @@ describe.skipIf(skip !== null)('half-open connections: SYN_RECV, crafted in a ne
     interface Got {
       entries: SocketEntry[];
       ss: string;
+      table: string;
       v4: number;
       v6: number;
     }
@@ -89,7 +95,7 @@ describe.skipIf(skip !== null)('half-open connections: SYN_RECV, crafted in a ne
       for (let i = 0; i < 3; i++) s.sendto(r6, syn('fd77::' + (10 + i).toString(16), 'fd77::1', 41000 + i, 8080), undefined, 0, { family: s.AF_INET6, address: 'fd77::1', port: 0 });
       sleep(30);
       const entries = s.listSockets({ states: ['SYN_RECV'] });
-      done({ entries, ss: ss('-tanoie', 'state', 'syn-recv'), v4: s.inspect(l4).tcp.synQueue.length, v6: s.inspect(l6).tcp.synQueue.length });
+      done({ entries, ss: ss('-tanoie', 'state', 'syn-recv'), table: sockfdSs('tcp', 'state', 'SYN-RECV'), v4: s.inspect(l4).tcp.synQueue.length, v6: s.inspect(l6).tcp.synQueue.length });
     `);
     expect(got.entries).toHaveLength(7);
     for (const e of got.entries) {
@@ -101,6 +107,7 @@ describe.skipIf(skip !== null)('half-open connections: SYN_RECV, crafted in a ne
     expect(got.entries.filter((e) => e.familyName === 'AF_INET6').map((e) => (e.peer as { port: number }).port).sort()).toEqual([41000, 41001, 41002]);
     expect(parseSs(got.ss)).toHaveLength(7);
     expectListedLikeSs(got.entries, got.ss);
+    expectSameTable(parseSs(got.table), parseSs(got.ss));
     expect([got.v4, got.v6]).toEqual([4, 3]);
   });
 
@@ -150,6 +157,7 @@ describe.skipIf(skip !== null)('the closing states a lossy path holds: FIN_WAIT1
     interface Got {
       entries: SocketEntry[];
       ss: string;
+      table: string;
       fds: Record<string, number>;
     }
     const got = run<Got>(`
@@ -177,7 +185,7 @@ describe.skipIf(skip !== null)('the closing states a lossy path holds: FIN_WAIT1
       s.shutdown(c2, s.SHUT_WR);
       sleep(30);
       const entries = s.listSockets({ family: s.AF_INET, protocol: s.IPPROTO_TCP, port: 8080 });
-      done({ entries, ss: ss('-tanoie', '( sport = :8080 or dport = :8080 )'), fds: { c1, c2, a1, a2, l } });
+      done({ entries, ss: ss('-tanpiem', '( sport = :8080 or dport = :8080 )'), table: sockfdSs('tcp', 'port', '8080'), fds: { c1, c2, a1, a2, l } });
     `);
     const stateOfFd = (fd: number): string | undefined => got.entries.find((e) => e.fds.includes(fd))?.stateName;
     expect(stateOfFd(got.fds.c1!)).toBe('FIN_WAIT1');
@@ -196,6 +204,8 @@ describe.skipIf(skip !== null)('the closing states a lossy path holds: FIN_WAIT1
       expect(e.recvQueue).toBe(1); // the client's FIN, counted as a byte
     }
     expectListedLikeSs(got.entries, got.ss);
+    // These sockets retransmit and probe while they are listed: their counters move between the two.
+    expectSameTable(parseSs(got.table), parseSs(got.ss), true, true);
   });
 });
 
@@ -210,6 +220,7 @@ describe.skipIf(skip !== null)('raw and packet sockets', () => {
     interface Got {
       entries: SocketEntry[];
       ss: string;
+      table: string;
       fds: number[];
       protocols: number[];
     }
@@ -221,7 +232,7 @@ describe.skipIf(skip !== null)('raw and packet sockets', () => {
       const d = s.socket(s.AF_INET, s.SOCK_RAW, s.IPPROTO_TCP);
       s.connect(d, { family: s.AF_INET, address: '127.0.0.2', port: 0 });
       const entries = s.listSockets({ type: s.SOCK_RAW });
-      done({ entries, ss: ss('-wanpie'), fds: [a, b, c, d], protocols: [s.IPPROTO_ICMP, s.IPPROTO_UDP, s.IPPROTO_ICMPV6, s.IPPROTO_TCP] });
+      done({ entries, ss: ss('-wanpiem'), table: sockfdSs('raw'), fds: [a, b, c, d], protocols: [s.IPPROTO_ICMP, s.IPPROTO_UDP, s.IPPROTO_ICMPV6, s.IPPROTO_TCP] });
     `);
     expect(got.entries).toHaveLength(4);
     got.fds.forEach((fd, i) => {
@@ -231,12 +242,14 @@ describe.skipIf(skip !== null)('raw and packet sockets', () => {
     });
     expect(got.entries.find((x) => x.fds.includes(got.fds[3]!))!.peer).toMatchObject({ address: '127.0.0.2', port: 0 });
     expectListedLikeSs(got.entries, got.ss);
+    expectSameTable(parseSs(got.table), parseSs(got.ss));
   });
 
   it('packet sockets: protocol, interface, TPACKET_V3 ring, fanout group and memberships, as ss -0 lists them', () => {
     interface Got {
       entries: SocketEntry[];
       ss: string;
+      table: string;
       fds: { ring: number; fan: number; plain: number };
       byProtocol: number[][];
       byType: number[][];
@@ -256,7 +269,7 @@ describe.skipIf(skip !== null)('raw and packet sockets', () => {
       const entries = s.listSockets({ family: s.AF_PACKET });
       const byProtocol = s.listSockets({ family: s.AF_PACKET, protocol: s.htons(s.ETH_P_IP) }).map((e) => e.fds);
       const byType = s.listSockets({ family: s.AF_PACKET, type: s.SOCK_DGRAM }).map((e) => e.fds);
-      done({ entries, ss: ss('-0anpiem'), fds: { ring, fan, plain }, byProtocol, byType });
+      done({ entries, ss: ss('-0anpiem'), table: sockfdSs('packet'), fds: { ring, fan, plain }, byProtocol, byType });
     `);
     expect(got.entries).toHaveLength(3);
     const of = (fd: number): SocketEntry => got.entries.find((e) => e.fds.includes(fd))!;
@@ -274,6 +287,7 @@ describe.skipIf(skip !== null)('raw and packet sockets', () => {
     const ssRing = ssMatch(listing, ring)!;
     expect(ssRing.tokens).toEqual(expect.arrayContaining(['ver:2', 'ring_rx(blk_size:4096,blk_nr:2,frm_size:2048,frm_nr:4,tmo:60,features:0x0)']));
     expect(ssMatch(listing, fan)!.tokens).toContain('fanout(id:42,type:lb)');
+    expectSameTable(parseSs(got.table), listing);
     // The filter's protocol is the socket's, in network byte order as socket() takes it.
     expect(got.byProtocol).toEqual([[got.fds.fan]]);
     expect(got.byType).toEqual([[got.fds.fan]]);

@@ -1,6 +1,6 @@
 /**
  * sock_diag requests and replies, byte for byte: what `listSockets` sends for each family and how it
- * reads each reply message into a {@link SocketEntry}. Everything is in host byte order except ports
+ * reads each reply message into a {@link SocketEntry} (the shapes are in diagtypes.ts). Everything is in host byte order except ports
  * and addresses, which are in network byte order as in the kernel's structs.
  *
  * Layouts (from the uapi headers named):

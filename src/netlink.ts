@@ -79,7 +79,7 @@ export function nlmsghdr(type: number, flags: number, seq: number, bodyLength: n
 
 /**
  * The messages of one datagram, in order.
- * @throws RangeError when a header's length runs past the datagram (a malformed reply).
+ * @throws SystemError EBADMSG when a header's length runs past the datagram (a malformed reply).
  * @internal
  */
 export function parseMessages(datagram: Buffer): NlMessage[] {
@@ -88,7 +88,7 @@ export function parseMessages(datagram: Buffer): NlMessage[] {
   while (o + NLMSG_HDRLEN <= datagram.length) {
     const len = u32(datagram, o);
     if (len < NLMSG_HDRLEN || o + len > datagram.length) {
-      throw new RangeError(`netlink: nlmsg_len ${len} at offset ${o} does not fit the ${datagram.length}-byte datagram`);
+      throw new SystemError(EBADMSG, 'recv', undefined, `netlink: nlmsg_len ${len} at offset ${o} does not fit the ${datagram.length}-byte datagram`);
     }
     out.push({ type: u16(datagram, o + 4), flags: u16(datagram, o + 6), seq: u32(datagram, o + 8), pid: u32(datagram, o + 12), body: datagram.subarray(o + NLMSG_HDRLEN, o + len) });
     o += align(len, NLMSG_ALIGNTO);

@@ -57,7 +57,7 @@ import {
 } from '../src/index.js';
 import type { SockAddrIn, SocketEntry } from '../src/index.js';
 import { dumpInet } from '../src/sockdiag.js';
-import { netlinkDump } from '../src/netlink.js';
+import { netlinkDump, parseAttributes, parseMessages } from '../src/netlink.js';
 import { thrown } from './helpers/expect.js';
 import { checkFdLeaks, openFds, ownFds } from './helpers/fds.js';
 import { expectAsSs, skmemAsSs, ssMatch } from './helpers/diag.js';
@@ -515,5 +515,22 @@ describe('errors and fds', () => {
     expect(got.code).toBe('EMFILE');
     expect(got.again).toBe(0); // the failed call left no fd behind: not one more socket fits
     expect(got.listed).toEqual(expect.arrayContaining(got.pair));
+  });
+});
+
+describe('netlink framing', () => {
+  it('a reply whose nlmsg_len runs past the datagram is a SystemError EBADMSG, not a read out of bounds', () => {
+    const b = Buffer.alloc(20);
+    b.writeUInt32LE(64, 0); // nlmsg_len says 64 bytes; the datagram has 20
+    const err = thrown(() => parseMessages(b));
+    expect(err).toBeInstanceOf(SystemError);
+    expect(err).toMatchObject({ code: 'EBADMSG', syscall: 'recv' });
+  });
+
+  it('attributes stop at a truncated one, as nla_ok() does', () => {
+    const list = Buffer.from([8, 0, 1, 0, 0xaa, 0xbb, 0xcc, 0xdd, 12, 0, 2, 0, 1, 2]);
+    const attrs = parseAttributes(list);
+    expect([...attrs.keys()]).toEqual([1]);
+    expect(attrs.get(1)).toEqual(Buffer.from([0xaa, 0xbb, 0xcc, 0xdd]));
   });
 });

@@ -20,8 +20,12 @@
 #include <linux/icmp.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/inet_diag.h>
 #include <linux/netlink.h>
+#include <linux/packet_diag.h>
+#include <linux/sock_diag.h>
 #include <linux/sockios.h>
+#include <linux/unix_diag.h>
 
 #include "addon.h"
 

@@ -11,9 +11,10 @@ import { captureCommand } from './cli/capture.js';
 import type { Command } from './cli/command.js';
 import { demoCommand } from './cli/demo.js';
 import { pingCommand } from './cli/ping.js';
+import { ssCommand } from './cli/ss.js';
 import { tracerouteCommand } from './cli/traceroute.js';
 
-const COMMANDS: Command[] = [demoCommand, pingCommand, tracerouteCommand, captureCommand];
+const COMMANDS: Command[] = [demoCommand, pingCommand, tracerouteCommand, captureCommand, ssCommand];
 
 function wrap(text: string, width: number, indent: string): string {
   const lines: string[] = [];
@@ -62,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`usage: sockfd ${command.name} ${command.usage}\n\n${wrap(command.summary, 78, '')}\n`);
+    process.stdout.write(`usage: sockfd ${command.name} ${command.usage}\n\n${wrap(command.summary, 78, '')}\n${command.details ? `\n${command.details}` : ''}`);
     return 0;
   }
   const code = await command.run(rest);

@@ -1325,3 +1325,215 @@ export const ENOTRECOVERABLE = constants.ENOTRECOVERABLE as number;
 export const ERFKILL = constants.ERFKILL as number;
 /** `EHWPOISON` from the system headers (undefined where they do not define it). */
 export const EHWPOISON = constants.EHWPOISON as number;
+/** `NLMSG_NOOP` from the system headers (undefined where they do not define it). */
+export const NLMSG_NOOP = constants.NLMSG_NOOP as number;
+/** `NLMSG_ERROR` from the system headers (undefined where they do not define it). */
+export const NLMSG_ERROR = constants.NLMSG_ERROR as number;
+/** `NLMSG_DONE` from the system headers (undefined where they do not define it). */
+export const NLMSG_DONE = constants.NLMSG_DONE as number;
+/** `NLMSG_OVERRUN` from the system headers (undefined where they do not define it). */
+export const NLMSG_OVERRUN = constants.NLMSG_OVERRUN as number;
+/** `NLMSG_MIN_TYPE` from the system headers (undefined where they do not define it). */
+export const NLMSG_MIN_TYPE = constants.NLMSG_MIN_TYPE as number;
+/** `NLMSG_ALIGNTO` from the system headers (undefined where they do not define it). */
+export const NLMSG_ALIGNTO = constants.NLMSG_ALIGNTO as number;
+/** `NLMSG_HDRLEN` from the system headers (undefined where they do not define it). */
+export const NLMSG_HDRLEN = constants.NLMSG_HDRLEN as number;
+/** `NLM_F_REQUEST` from the system headers (undefined where they do not define it). */
+export const NLM_F_REQUEST = constants.NLM_F_REQUEST as number;
+/** `NLM_F_MULTI` from the system headers (undefined where they do not define it). */
+export const NLM_F_MULTI = constants.NLM_F_MULTI as number;
+/** `NLM_F_ACK` from the system headers (undefined where they do not define it). */
+export const NLM_F_ACK = constants.NLM_F_ACK as number;
+/** `NLM_F_ECHO` from the system headers (undefined where they do not define it). */
+export const NLM_F_ECHO = constants.NLM_F_ECHO as number;
+/** `NLM_F_DUMP_INTR` from the system headers (undefined where they do not define it). */
+export const NLM_F_DUMP_INTR = constants.NLM_F_DUMP_INTR as number;
+/** `NLM_F_DUMP_FILTERED` from the system headers (undefined where they do not define it). */
+export const NLM_F_DUMP_FILTERED = constants.NLM_F_DUMP_FILTERED as number;
+/** `NLM_F_ROOT` from the system headers (undefined where they do not define it). */
+export const NLM_F_ROOT = constants.NLM_F_ROOT as number;
+/** `NLM_F_MATCH` from the system headers (undefined where they do not define it). */
+export const NLM_F_MATCH = constants.NLM_F_MATCH as number;
+/** `NLM_F_ATOMIC` from the system headers (undefined where they do not define it). */
+export const NLM_F_ATOMIC = constants.NLM_F_ATOMIC as number;
+/** `NLM_F_DUMP` from the system headers (undefined where they do not define it). */
+export const NLM_F_DUMP = constants.NLM_F_DUMP as number;
+/** `NLM_F_CAPPED` from the system headers (undefined where they do not define it). */
+export const NLM_F_CAPPED = constants.NLM_F_CAPPED as number;
+/** `NLM_F_ACK_TLVS` from the system headers (undefined where they do not define it). */
+export const NLM_F_ACK_TLVS = constants.NLM_F_ACK_TLVS as number;
+/** `NLA_F_NESTED` from the system headers (undefined where they do not define it). */
+export const NLA_F_NESTED = constants.NLA_F_NESTED as number;
+/** `NLA_F_NET_BYTEORDER` from the system headers (undefined where they do not define it). */
+export const NLA_F_NET_BYTEORDER = constants.NLA_F_NET_BYTEORDER as number;
+/** `NLA_TYPE_MASK` from the system headers (undefined where they do not define it). */
+export const NLA_TYPE_MASK = constants.NLA_TYPE_MASK as number;
+/** `NLA_ALIGNTO` from the system headers (undefined where they do not define it). */
+export const NLA_ALIGNTO = constants.NLA_ALIGNTO as number;
+/** `NLA_HDRLEN` from the system headers (undefined where they do not define it). */
+export const NLA_HDRLEN = constants.NLA_HDRLEN as number;
+/** `SOCK_DIAG_BY_FAMILY` from the system headers (undefined where they do not define it). */
+export const SOCK_DIAG_BY_FAMILY = constants.SOCK_DIAG_BY_FAMILY as number;
+/** `INET_DIAG_NOCOOKIE` from the system headers (undefined where they do not define it). */
+export const INET_DIAG_NOCOOKIE = constants.INET_DIAG_NOCOOKIE as number;
+/** `TCPI_OPT_TIMESTAMPS` from the system headers (undefined where they do not define it). */
+export const TCPI_OPT_TIMESTAMPS = constants.TCPI_OPT_TIMESTAMPS as number;
+/** `TCPI_OPT_SACK` from the system headers (undefined where they do not define it). */
+export const TCPI_OPT_SACK = constants.TCPI_OPT_SACK as number;
+/** `TCPI_OPT_WSCALE` from the system headers (undefined where they do not define it). */
+export const TCPI_OPT_WSCALE = constants.TCPI_OPT_WSCALE as number;
+/** `TCPI_OPT_ECN` from the system headers (undefined where they do not define it). */
+export const TCPI_OPT_ECN = constants.TCPI_OPT_ECN as number;
+/** `TCPI_OPT_ECN_SEEN` from the system headers (undefined where they do not define it). */
+export const TCPI_OPT_ECN_SEEN = constants.TCPI_OPT_ECN_SEEN as number;
+/** `TCPI_OPT_SYN_DATA` from the system headers (undefined where they do not define it). */
+export const TCPI_OPT_SYN_DATA = constants.TCPI_OPT_SYN_DATA as number;
+/** `TCPI_OPT_USEC_TS` from the system headers (undefined where they do not define it). */
+export const TCPI_OPT_USEC_TS = constants.TCPI_OPT_USEC_TS as number;
+/** `UDIAG_SHOW_NAME` from the system headers (undefined where they do not define it). */
+export const UDIAG_SHOW_NAME = constants.UDIAG_SHOW_NAME as number;
+/** `UDIAG_SHOW_VFS` from the system headers (undefined where they do not define it). */
+export const UDIAG_SHOW_VFS = constants.UDIAG_SHOW_VFS as number;
+/** `UDIAG_SHOW_PEER` from the system headers (undefined where they do not define it). */
+export const UDIAG_SHOW_PEER = constants.UDIAG_SHOW_PEER as number;
+/** `UDIAG_SHOW_ICONS` from the system headers (undefined where they do not define it). */
+export const UDIAG_SHOW_ICONS = constants.UDIAG_SHOW_ICONS as number;
+/** `UDIAG_SHOW_RQLEN` from the system headers (undefined where they do not define it). */
+export const UDIAG_SHOW_RQLEN = constants.UDIAG_SHOW_RQLEN as number;
+/** `UDIAG_SHOW_MEMINFO` from the system headers (undefined where they do not define it). */
+export const UDIAG_SHOW_MEMINFO = constants.UDIAG_SHOW_MEMINFO as number;
+/** `UDIAG_SHOW_UID` from the system headers (undefined where they do not define it). */
+export const UDIAG_SHOW_UID = constants.UDIAG_SHOW_UID as number;
+/** `PACKET_SHOW_INFO` from the system headers (undefined where they do not define it). */
+export const PACKET_SHOW_INFO = constants.PACKET_SHOW_INFO as number;
+/** `PACKET_SHOW_MCLIST` from the system headers (undefined where they do not define it). */
+export const PACKET_SHOW_MCLIST = constants.PACKET_SHOW_MCLIST as number;
+/** `PACKET_SHOW_RING_CFG` from the system headers (undefined where they do not define it). */
+export const PACKET_SHOW_RING_CFG = constants.PACKET_SHOW_RING_CFG as number;
+/** `PACKET_SHOW_FANOUT` from the system headers (undefined where they do not define it). */
+export const PACKET_SHOW_FANOUT = constants.PACKET_SHOW_FANOUT as number;
+/** `PACKET_SHOW_MEMINFO` from the system headers (undefined where they do not define it). */
+export const PACKET_SHOW_MEMINFO = constants.PACKET_SHOW_MEMINFO as number;
+/** `PACKET_SHOW_FILTER` from the system headers (undefined where they do not define it). */
+export const PACKET_SHOW_FILTER = constants.PACKET_SHOW_FILTER as number;
+/** `PDI_RUNNING` from the system headers (undefined where they do not define it). */
+export const PDI_RUNNING = constants.PDI_RUNNING as number;
+/** `PDI_AUXDATA` from the system headers (undefined where they do not define it). */
+export const PDI_AUXDATA = constants.PDI_AUXDATA as number;
+/** `PDI_ORIGDEV` from the system headers (undefined where they do not define it). */
+export const PDI_ORIGDEV = constants.PDI_ORIGDEV as number;
+/** `PDI_VNETHDR` from the system headers (undefined where they do not define it). */
+export const PDI_VNETHDR = constants.PDI_VNETHDR as number;
+/** `PDI_LOSS` from the system headers (undefined where they do not define it). */
+export const PDI_LOSS = constants.PDI_LOSS as number;
+/** `PACKET_FANOUT_HASH` from the system headers (undefined where they do not define it). */
+export const PACKET_FANOUT_HASH = constants.PACKET_FANOUT_HASH as number;
+/** `PACKET_FANOUT_LB` from the system headers (undefined where they do not define it). */
+export const PACKET_FANOUT_LB = constants.PACKET_FANOUT_LB as number;
+/** `PACKET_FANOUT_CPU` from the system headers (undefined where they do not define it). */
+export const PACKET_FANOUT_CPU = constants.PACKET_FANOUT_CPU as number;
+/** `PACKET_FANOUT_ROLLOVER` from the system headers (undefined where they do not define it). */
+export const PACKET_FANOUT_ROLLOVER = constants.PACKET_FANOUT_ROLLOVER as number;
+/** `PACKET_FANOUT_RND` from the system headers (undefined where they do not define it). */
+export const PACKET_FANOUT_RND = constants.PACKET_FANOUT_RND as number;
+/** `PACKET_FANOUT_QM` from the system headers (undefined where they do not define it). */
+export const PACKET_FANOUT_QM = constants.PACKET_FANOUT_QM as number;
+/** `PACKET_FANOUT_CBPF` from the system headers (undefined where they do not define it). */
+export const PACKET_FANOUT_CBPF = constants.PACKET_FANOUT_CBPF as number;
+/** `PACKET_FANOUT_EBPF` from the system headers (undefined where they do not define it). */
+export const PACKET_FANOUT_EBPF = constants.PACKET_FANOUT_EBPF as number;
+/** `PACKET_FANOUT_FLAG_ROLLOVER` from the system headers (undefined where they do not define it). */
+export const PACKET_FANOUT_FLAG_ROLLOVER = constants.PACKET_FANOUT_FLAG_ROLLOVER as number;
+/** `PACKET_FANOUT_FLAG_UNIQUEID` from the system headers (undefined where they do not define it). */
+export const PACKET_FANOUT_FLAG_UNIQUEID = constants.PACKET_FANOUT_FLAG_UNIQUEID as number;
+/** `PACKET_FANOUT_FLAG_DEFRAG` from the system headers (undefined where they do not define it). */
+export const PACKET_FANOUT_FLAG_DEFRAG = constants.PACKET_FANOUT_FLAG_DEFRAG as number;
+/** `SK_MEMINFO_RMEM_ALLOC` from the system headers (undefined where they do not define it). */
+export const SK_MEMINFO_RMEM_ALLOC = constants.SK_MEMINFO_RMEM_ALLOC as number;
+/** `SK_MEMINFO_RCVBUF` from the system headers (undefined where they do not define it). */
+export const SK_MEMINFO_RCVBUF = constants.SK_MEMINFO_RCVBUF as number;
+/** `SK_MEMINFO_WMEM_ALLOC` from the system headers (undefined where they do not define it). */
+export const SK_MEMINFO_WMEM_ALLOC = constants.SK_MEMINFO_WMEM_ALLOC as number;
+/** `SK_MEMINFO_SNDBUF` from the system headers (undefined where they do not define it). */
+export const SK_MEMINFO_SNDBUF = constants.SK_MEMINFO_SNDBUF as number;
+/** `SK_MEMINFO_FWD_ALLOC` from the system headers (undefined where they do not define it). */
+export const SK_MEMINFO_FWD_ALLOC = constants.SK_MEMINFO_FWD_ALLOC as number;
+/** `SK_MEMINFO_WMEM_QUEUED` from the system headers (undefined where they do not define it). */
+export const SK_MEMINFO_WMEM_QUEUED = constants.SK_MEMINFO_WMEM_QUEUED as number;
+/** `SK_MEMINFO_OPTMEM` from the system headers (undefined where they do not define it). */
+export const SK_MEMINFO_OPTMEM = constants.SK_MEMINFO_OPTMEM as number;
+/** `SK_MEMINFO_BACKLOG` from the system headers (undefined where they do not define it). */
+export const SK_MEMINFO_BACKLOG = constants.SK_MEMINFO_BACKLOG as number;
+/** `SK_MEMINFO_DROPS` from the system headers (undefined where they do not define it). */
+export const SK_MEMINFO_DROPS = constants.SK_MEMINFO_DROPS as number;
+/** `SK_MEMINFO_VARS` from the system headers (undefined where they do not define it). */
+export const SK_MEMINFO_VARS = constants.SK_MEMINFO_VARS as number;
+/** `INET_DIAG_MEMINFO` from the system headers (undefined where they do not define it). */
+export const INET_DIAG_MEMINFO = constants.INET_DIAG_MEMINFO as number;
+/** `INET_DIAG_INFO` from the system headers (undefined where they do not define it). */
+export const INET_DIAG_INFO = constants.INET_DIAG_INFO as number;
+/** `INET_DIAG_VEGASINFO` from the system headers (undefined where they do not define it). */
+export const INET_DIAG_VEGASINFO = constants.INET_DIAG_VEGASINFO as number;
+/** `INET_DIAG_CONG` from the system headers (undefined where they do not define it). */
+export const INET_DIAG_CONG = constants.INET_DIAG_CONG as number;
+/** `INET_DIAG_TOS` from the system headers (undefined where they do not define it). */
+export const INET_DIAG_TOS = constants.INET_DIAG_TOS as number;
+/** `INET_DIAG_TCLASS` from the system headers (undefined where they do not define it). */
+export const INET_DIAG_TCLASS = constants.INET_DIAG_TCLASS as number;
+/** `INET_DIAG_SKMEMINFO` from the system headers (undefined where they do not define it). */
+export const INET_DIAG_SKMEMINFO = constants.INET_DIAG_SKMEMINFO as number;
+/** `INET_DIAG_SHUTDOWN` from the system headers (undefined where they do not define it). */
+export const INET_DIAG_SHUTDOWN = constants.INET_DIAG_SHUTDOWN as number;
+/** `INET_DIAG_DCTCPINFO` from the system headers (undefined where they do not define it). */
+export const INET_DIAG_DCTCPINFO = constants.INET_DIAG_DCTCPINFO as number;
+/** `INET_DIAG_PROTOCOL` from the system headers (undefined where they do not define it). */
+export const INET_DIAG_PROTOCOL = constants.INET_DIAG_PROTOCOL as number;
+/** `INET_DIAG_SKV6ONLY` from the system headers (undefined where they do not define it). */
+export const INET_DIAG_SKV6ONLY = constants.INET_DIAG_SKV6ONLY as number;
+/** `INET_DIAG_MARK` from the system headers (undefined where they do not define it). */
+export const INET_DIAG_MARK = constants.INET_DIAG_MARK as number;
+/** `INET_DIAG_BBRINFO` from the system headers (undefined where they do not define it). */
+export const INET_DIAG_BBRINFO = constants.INET_DIAG_BBRINFO as number;
+/** `INET_DIAG_CLASS_ID` from the system headers (undefined where they do not define it). */
+export const INET_DIAG_CLASS_ID = constants.INET_DIAG_CLASS_ID as number;
+/** `INET_DIAG_CGROUP_ID` from the system headers (undefined where they do not define it). */
+export const INET_DIAG_CGROUP_ID = constants.INET_DIAG_CGROUP_ID as number;
+/** `UNIX_DIAG_NAME` from the system headers (undefined where they do not define it). */
+export const UNIX_DIAG_NAME = constants.UNIX_DIAG_NAME as number;
+/** `UNIX_DIAG_VFS` from the system headers (undefined where they do not define it). */
+export const UNIX_DIAG_VFS = constants.UNIX_DIAG_VFS as number;
+/** `UNIX_DIAG_PEER` from the system headers (undefined where they do not define it). */
+export const UNIX_DIAG_PEER = constants.UNIX_DIAG_PEER as number;
+/** `UNIX_DIAG_ICONS` from the system headers (undefined where they do not define it). */
+export const UNIX_DIAG_ICONS = constants.UNIX_DIAG_ICONS as number;
+/** `UNIX_DIAG_RQLEN` from the system headers (undefined where they do not define it). */
+export const UNIX_DIAG_RQLEN = constants.UNIX_DIAG_RQLEN as number;
+/** `UNIX_DIAG_MEMINFO` from the system headers (undefined where they do not define it). */
+export const UNIX_DIAG_MEMINFO = constants.UNIX_DIAG_MEMINFO as number;
+/** `UNIX_DIAG_SHUTDOWN` from the system headers (undefined where they do not define it). */
+export const UNIX_DIAG_SHUTDOWN = constants.UNIX_DIAG_SHUTDOWN as number;
+/** `UNIX_DIAG_UID` from the system headers (undefined where they do not define it). */
+export const UNIX_DIAG_UID = constants.UNIX_DIAG_UID as number;
+/** `PACKET_DIAG_INFO` from the system headers (undefined where they do not define it). */
+export const PACKET_DIAG_INFO = constants.PACKET_DIAG_INFO as number;
+/** `PACKET_DIAG_MCLIST` from the system headers (undefined where they do not define it). */
+export const PACKET_DIAG_MCLIST = constants.PACKET_DIAG_MCLIST as number;
+/** `PACKET_DIAG_RX_RING` from the system headers (undefined where they do not define it). */
+export const PACKET_DIAG_RX_RING = constants.PACKET_DIAG_RX_RING as number;
+/** `PACKET_DIAG_TX_RING` from the system headers (undefined where they do not define it). */
+export const PACKET_DIAG_TX_RING = constants.PACKET_DIAG_TX_RING as number;
+/** `PACKET_DIAG_FANOUT` from the system headers (undefined where they do not define it). */
+export const PACKET_DIAG_FANOUT = constants.PACKET_DIAG_FANOUT as number;
+/** `PACKET_DIAG_UID` from the system headers (undefined where they do not define it). */
+export const PACKET_DIAG_UID = constants.PACKET_DIAG_UID as number;
+/** `PACKET_DIAG_MEMINFO` from the system headers (undefined where they do not define it). */
+export const PACKET_DIAG_MEMINFO = constants.PACKET_DIAG_MEMINFO as number;
+/** `PACKET_DIAG_FILTER` from the system headers (undefined where they do not define it). */
+export const PACKET_DIAG_FILTER = constants.PACKET_DIAG_FILTER as number;
+/** `TPACKET_V1` from the system headers (undefined where they do not define it). */
+export const TPACKET_V1 = constants.TPACKET_V1 as number;
+/** `TPACKET_V2` from the system headers (undefined where they do not define it). */
+export const TPACKET_V2 = constants.TPACKET_V2 as number;
+/** `TPACKET_V3` from the system headers (undefined where they do not define it). */
+export const TPACKET_V3 = constants.TPACKET_V3 as number;

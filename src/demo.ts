@@ -14,7 +14,10 @@ import * as readline from 'node:readline';
 import * as s from './index.js';
 import { icmp, ipv4 } from './packet/index.js';
 import type { SocketInfo } from './inspect.js';
-import type { SockAddr } from './sockaddr.js';
+import type { SockAddr, SockAddrIn } from './sockaddr.js';
+import type { SocketEntry } from './sockdiag.js';
+import type { ChildStep } from './demoqueues-child.js';
+import { twoQueues } from './demoqueues.js';
 
 /** One line of the demo, as `--json` prints it. */
 export interface DemoStep {
@@ -50,7 +53,10 @@ export function viewText(i: SocketInfo): string {
   const parts = [`fd ${i.fd}`, kind];
   if (i.tcp) parts.push(i.tcp.stateName);
   parts.push(i.peer ? `${addrText(i.local)} -> ${addrText(i.peer)}` : addrText(i.local));
-  if (i.tcp?.acceptQueue !== undefined) parts.push(`accept queue ${i.tcp.acceptQueue}/${i.tcp.backlog}`);
+  if (i.tcp?.acceptQueue !== undefined) {
+    parts.push(`accept queue ${i.tcp.acceptQueue}/${i.tcp.backlog}`);
+    if (i.tcp.synQueue) parts.push(`syn queue ${i.tcp.synQueue.length}`);
+  }
   else parts.push(`recv-q ${i.recvQueue ?? '-'}`, `send-q ${i.sendQueue ?? '-'}`);
   if (i.nonBlocking) parts.push('O_NONBLOCK');
   return parts.join('  ');
@@ -116,6 +122,15 @@ class Show {
       for (const fd of watch) this.view(fd);
       return e.code;
     }
+  }
+
+  /** Shows a step made elsewhere (by the two-queues child, in its namespace) as one of the demo's own. */
+  replay(step: ChildStep): void {
+    if (step.note !== undefined) this.note(step.note);
+    else if (step.view !== undefined) {
+      this.steps.push({ section: this.section, call: '', view: step.view });
+      if (!this.o.json) this.o.write(`      ${this.paint('33', '↳ ' + step.view)}`);
+    } else this.record(step.call, step.result ?? '', step.failed === true);
   }
 
   view(fd: number): void {
@@ -215,7 +230,9 @@ async function tcpSequence(t: Show): Promise<void> {
   const [client, second, third] = clients as [number, number, number];
   const hello = Buffer.from('你好，这是客户端!');
   t.call(`write(${client}, "你好，这是客户端!")`, () => s.write(client, hello), String, [conn.fd]);
-  t.note('The 25 bytes sit in the accepted socket\'s receive queue until read:');
+  const mem = s.inspect(conn.fd);
+  t.note(`The ${mem.recvQueue} bytes sit in the accepted socket's receive queue until read, as sk_buffs: ${mem.skmem?.rmemAlloc ?? '?'} bytes`);
+  t.note(`of kernel memory (skmem rmemAlloc, what counts against rcvbuf ${mem.skmem?.rcvbuf ?? mem.rcvbuf}): headers and bookkeeping, not just payload.`);
   const buf = Buffer.alloc(4096);
   t.call(`read(${conn.fd}, buf, 4096)`, () => s.read(conn.fd, buf), (n) => `${n}: "${buf.toString('utf8', 0, n)}"`, [conn.fd]);
   const greeting = Buffer.from('你好，来自服务器的问候!\n');
@@ -231,8 +248,12 @@ async function tcpSequence(t: Show): Promise<void> {
   t.call(`close(${conn.fd})`, () => s.close(conn.fd));
   ready(client, s.POLLIN, 200);
   t.view(client);
-  t.note('The side that closed first is now in TIME_WAIT, which the kernel keeps apart from the socket');
-  t.note('(`ss -tan state time-wait` shows it); the fd itself reports CLOSE. TIME_WAIT is not an fd.');
+  t.note('The side that closed first is now in TIME_WAIT, which the kernel keeps apart from the socket: the fd');
+  t.note('itself reports CLOSE. TIME_WAIT is not an fd, so sock_diag (what ss asks) is where it shows:');
+  const clientPort = (s.getsockname(client) as SockAddrIn).port;
+  const ours = (e: SocketEntry): boolean => (e.local as SockAddrIn).port === clientPort && (e.peer as SockAddrIn | null)?.port === (where as SockAddrIn).port;
+  t.call(`listSockets({ states: ['TIME_WAIT'], port: ${clientPort} })`, () => s.listSockets({ states: ['TIME_WAIT'], port: clientPort }).filter(ours), (list) =>
+    list.map((e) => `${e.stateName} ${addrText(e.local)} -> ${addrText(e.peer)}, timer ${Math.round((e.timer?.expires ?? 0) / 1000)} s, inode ${e.inode}, fds [${e.fds}]`).join('; ') || 'none');
   for (const c of [client, second, third]) t.call(`close(${c})`, () => s.close(c));
   t.call(`close(${server})`, () => s.close(server));
 }
@@ -344,6 +365,7 @@ export async function demo(o: DemoOptions): Promise<DemoStep[]> {
   const t = new Show(o);
   const started = Date.now();
   await tcpSequence(t);
+  await twoQueues(t);
   await queues(t);
   await udpEcho(t);
   await rawEcho(t);

@@ -52,3 +52,18 @@ export type { FdWatch } from './watcher.js';
 export { fdOf } from './interop.js';
 export { inspect } from './inspect.js';
 export type { SocketInfo, TcpSocketInfo } from './inspect.js';
+export { listSockets, SOCKET_STATES } from './sockdiag.js';
+export type {
+  SocketFilter,
+  SocketEntry,
+  SocketTimer,
+  TcpDiag,
+  InetDiag,
+  UnixDiag,
+  PacketDiag,
+  PacketRing,
+  BbrInfo,
+  VegasInfo,
+  DctcpInfo,
+} from './sockdiag.js';
+export type { SkMemInfo } from './skmem.js';

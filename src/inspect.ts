@@ -14,7 +14,9 @@ import {
   FD_CLOEXEC,
   F_GETFD,
   F_GETFL,
+  IPPROTO_IPV6,
   IPPROTO_TCP,
+  IPV6_V6ONLY,
   O_NONBLOCK,
   SIOCINQ,
   SIOCOUTQ,
@@ -22,10 +24,12 @@ import {
   SOL_SOCKET,
   SO_ACCEPTCONN,
   SO_DOMAIN,
+  SO_MEMINFO,
   SO_PROTOCOL,
   SO_RCVBUF,
   SO_SNDBUF,
   SO_TYPE,
+  TCP_CONGESTION,
   TCP_INFO,
 } from './constants.generated.js';
 import { constantName } from './constants.js';
@@ -34,6 +38,9 @@ import type { TcpInfo } from './optcodecs.js';
 import type { SockAddr } from './sockaddr.js';
 import { fcntl, ioctl } from './socket.js';
 import { getsockopt } from './sockopt.js';
+import { SK_MEMINFO_BYTES, decodeSkMemInfo, type SkMemInfo } from './skmem.js';
+import { synQueueOf, type SocketEntry } from './sockdiag.js';
+import type { SockAddrIn, SockAddrIn6 } from './sockaddr.js';
 
 /** The TCP part of {@link SocketInfo}: present for `AF_INET`/`AF_INET6` `SOCK_STREAM` sockets of `IPPROTO_TCP`. */
 export interface TcpSocketInfo {
@@ -61,6 +68,21 @@ export interface TcpSocketInfo {
   backlog?: number;
   /** The whole of TCP_INFO, decoded (see {@link TcpInfo}). */
   info: TcpInfo;
+  /** `TCP_CONGESTION`: the congestion control algorithm ('cubic', 'bbr', 'reno', ...). */
+  congestion: string;
+  /**
+   * Listening sockets only: the half-open connections, SYN_RECV request sockets the kernel holds for
+   * this listener now (SYN received, SYN-ACK sent, the client's ACK not yet in), as {@link listSockets}
+   * lists them: `peer` is who each is from, `timer.retransmits` the SYN-ACKs resent so far. Read
+   * through sock_diag (one NETLINK_SOCK_DIAG dump of the listener's family, matched on its address and
+   * port); null when that could not be asked (no fd left for the netlink socket, say).
+   *
+   * The kernel keeps up to `backlog` of them; a SYN beyond that is answered with a SYN cookie (no request
+   * socket kept) while `net.ipv4.tcp_syncookies` is 1, or dropped when it is 0, and with syncookies off
+   * a SYN is also dropped once fewer than a quarter of `net.ipv4.tcp_max_syn_backlog` remains free.
+   * Listeners sharing the port through SO_REUSEPORT are not told apart.
+   */
+  synQueue?: SocketEntry[] | null;
 }
 
 /** What {@link inspect} returns: one socket as the kernel sees it. */
@@ -134,6 +156,11 @@ export interface SocketInfo {
    * prints and the key of `/proc/net/tcp`, `/proc/net/unix`, ...; null if /proc is not mounted.
    */
   inode: number | null;
+  /**
+   * `SO_MEMINFO`: the socket's memory as the kernel accounts for it, sk_buff overhead included (what
+   * `ss -m` prints as `skmem:`); null where the kernel refuses SO_MEMINFO.
+   */
+  skmem: SkMemInfo | null;
   /** TCP only: the state and TCP_INFO; absent for every other kind of socket. */
   tcp?: TcpSocketInfo;
 }
@@ -158,6 +185,27 @@ function protocolNameOf(family: number, protocol: number): string | null {
   return name ?? null;
 }
 
+/** SO_MEMINFO, decoded; null where the kernel refuses it. */
+function skmemOf(fd: number): SkMemInfo | null {
+  const buf = Buffer.alloc(SK_MEMINFO_BYTES);
+  try {
+    return decodeSkMemInfo(buf.subarray(0, getsockopt(fd, SOL_SOCKET, SO_MEMINFO, buf)));
+  } catch (err) {
+    if (err instanceof SystemError) return null;
+    throw err;
+  }
+}
+
+/** A listener's SYN_RECV request sockets, through sock_diag; null when sock_diag cannot be asked. */
+function synQueue(local: SockAddrIn | SockAddrIn6, v6only: boolean): SocketEntry[] | null {
+  try {
+    return synQueueOf(local, v6only);
+  } catch (err) {
+    if (err instanceof SystemError) return null;
+    throw err;
+  }
+}
+
 function inodeOf(fd: number): number | null {
   try {
     const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
@@ -176,9 +224,12 @@ function inodeOf(fd: number): number | null {
  *
  * It makes these calls, in order: getsockopt SO_DOMAIN, SO_TYPE, SO_PROTOCOL; getsockname;
  * getpeername; fcntl F_GETFL and F_GETFD; getsockopt SO_RCVBUF, SO_SNDBUF, SO_ACCEPTCONN; for TCP,
- * getsockopt TCP_INFO; the ioctls SIOCINQ and SIOCOUTQ (not for a listening TCP socket, where the
- * accept queue and backlog stand in for them: see {@link SocketInfo.recvQueue}); and a readlink of
- * `/proc/self/fd/<fd>`. The figures are a snapshot, each read at its own instant.
+ * getsockopt TCP_INFO and TCP_CONGESTION, and for a listener IPV6_V6ONLY (AF_INET6) and one
+ * NETLINK_SOCK_DIAG dump of its SYN_RECV request sockets (on a netlink socket of its own, closed
+ * before `inspect` returns); the ioctls SIOCINQ and SIOCOUTQ (not for a listening TCP socket, where the
+ * accept queue and backlog stand in for them: see {@link SocketInfo.recvQueue}); getsockopt
+ * SO_MEMINFO; and a readlink of `/proc/self/fd/<fd>`. The figures are a snapshot, each read at its own
+ * instant.
  * @param fd - any socket fd.
  * @throws SystemError `getsockopt` ENOTSOCK when `fd` is open but not a socket (a file, a pipe),
  *   EBADF when it is not open: the first getsockopt's error, with the fd named in the message.
@@ -189,6 +240,9 @@ function inodeOf(fd: number): number | null {
  * info.tcp?.stateName;      // 'LISTEN'
  * info.tcp?.acceptQueue;    // 3 connections waiting for accept
  * info.tcp?.backlog;        // of 128
+ * info.tcp?.synQueue;       // the half-open ones: SYN_RECV entries, each with its peer
+ * info.tcp?.congestion;     // 'cubic'
+ * info.skmem?.rmemAlloc;    // kernel memory of what waits to be read
  */
 export function inspect(fd: number): SocketInfo {
   let family: number;
@@ -211,7 +265,34 @@ export function inspect(fd: number): SocketInfo {
     if (!(err instanceof SystemError) || err.code !== 'ENOTCONN') throw err;
     peer = null;
   }
-  const info: SocketInfo = {
+  const nonBlocking = (fcntl(fd, F_GETFL) & O_NONBLOCK) !== 0;
+  const closeOnExec = (fcntl(fd, F_GETFD) & FD_CLOEXEC) !== 0;
+  const rcvbuf = getsockopt(fd, SOL_SOCKET, SO_RCVBUF);
+  const sndbuf = getsockopt(fd, SOL_SOCKET, SO_SNDBUF);
+  const listening = getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN) !== 0;
+  let tcp: TcpSocketInfo | undefined;
+  if ((family === AF_INET || family === AF_INET6) && type === SOCK_STREAM && protocol === IPPROTO_TCP) {
+    const tcpInfo = getsockopt<TcpInfo>(fd, IPPROTO_TCP, TCP_INFO);
+    const base = {
+      state: tcpInfo.state,
+      stateName: tcpInfo.stateName,
+      info: tcpInfo,
+      congestion: getsockopt<string>(fd, IPPROTO_TCP, TCP_CONGESTION),
+    };
+    if (tcpInfo.state === TCP_LISTEN) {
+      const v6only = family === AF_INET6 && getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY) !== 0;
+      // For a listener, tcp_get_info() reports the accept queue in tcpi_unacked and the backlog
+      // in tcpi_sacked, which is also where ss reads its Recv-Q and Send-Q.
+      tcp = { ...base, synQueue: synQueue(local as SockAddrIn | SockAddrIn6, v6only), acceptQueue: tcpInfo.unacked, backlog: tcpInfo.sacked };
+    } else tcp = base;
+  }
+  const listener = tcp?.state === TCP_LISTEN;
+  const recvQueue = listener ? tcp!.acceptQueue! : queueIoctl(fd, SIOCINQ);
+  const sendQueue = listener ? tcp!.backlog! : queueIoctl(fd, SIOCOUTQ);
+  const skmem = skmemOf(fd);
+  // Built as one literal (fields defined, never assigned: no setter a program put on Object.prototype
+  // can drop one).
+  return {
     fd,
     family,
     familyName: constantName(family, 'AF_'),
@@ -221,32 +302,15 @@ export function inspect(fd: number): SocketInfo {
     protocolName: protocolNameOf(family, protocol),
     local,
     peer,
-    nonBlocking: (fcntl(fd, F_GETFL) & O_NONBLOCK) !== 0,
-    closeOnExec: (fcntl(fd, F_GETFD) & FD_CLOEXEC) !== 0,
-    rcvbuf: getsockopt(fd, SOL_SOCKET, SO_RCVBUF),
-    sndbuf: getsockopt(fd, SOL_SOCKET, SO_SNDBUF),
-    recvQueue: null,
-    sendQueue: null,
-    listening: getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN) !== 0,
-    inode: null,
+    nonBlocking,
+    closeOnExec,
+    rcvbuf,
+    sndbuf,
+    recvQueue,
+    sendQueue,
+    listening,
+    inode: inodeOf(fd),
+    skmem,
+    ...(tcp ? { tcp } : {}),
   };
-  if ((family === AF_INET || family === AF_INET6) && type === SOCK_STREAM && protocol === IPPROTO_TCP) {
-    const tcpInfo = getsockopt<TcpInfo>(fd, IPPROTO_TCP, TCP_INFO);
-    const tcp: TcpSocketInfo = { state: tcpInfo.state, stateName: tcpInfo.stateName, info: tcpInfo };
-    if (tcpInfo.state === TCP_LISTEN) {
-      // For a listener, tcp_get_info() reports the accept queue in tcpi_unacked and the backlog
-      // in tcpi_sacked, which is also where ss reads its Recv-Q and Send-Q.
-      tcp.acceptQueue = tcpInfo.unacked;
-      tcp.backlog = tcpInfo.sacked;
-      info.recvQueue = tcpInfo.unacked;
-      info.sendQueue = tcpInfo.sacked;
-    }
-    info.tcp = tcp;
-  }
-  if (info.tcp?.state !== TCP_LISTEN) {
-    info.recvQueue = queueIoctl(fd, SIOCINQ);
-    info.sendQueue = queueIoctl(fd, SIOCOUTQ);
-  }
-  info.inode = inodeOf(fd);
-  return info;
 }

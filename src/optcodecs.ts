@@ -115,6 +115,10 @@ export interface TcpInfo {
   options: number;
   sndWscale: number;
   rcvWscale: number;
+  /** `tcpi_delivery_rate_app_limited`: 1 when the last delivery-rate sample was limited by the application (ss prints `app_limited`). */
+  deliveryRateAppLimited: number;
+  /** `tcpi_fastopen_client_fail`: why a TCP Fast Open client fell back (0 none or unknown). */
+  fastopenClientFail: number;
   rto: number;
   ato: number;
   sndMss: number;
@@ -233,6 +237,8 @@ export function decodeTcpInfo(b: Buffer): TcpInfo {
     options: b[5]!,
     sndWscale: b[6]! & 0xf,
     rcvWscale: b[6]! >> 4,
+    deliveryRateAppLimited: b[7]! & 1,
+    fastopenClientFail: (b[7]! >> 1) & 3,
     ...Object.fromEntries(fields),
   } as TcpInfo;
 }

@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { rawUnavailable } from './helpers/netns.js';
+import { netnsUnavailable, rawUnavailable } from './helpers/netns.js';
 import { checkFdLeaks } from './helpers/fds.js';
 
 checkFdLeaks();
@@ -94,9 +94,77 @@ describe('sockfd demo', () => {
   });
 
   it('--step waits for Enter between sections', () => {
-    const r = spawnSync(process.execPath, [bin, 'demo', '--step'], { input: '\n\n\n\n\n\n', encoding: 'utf8', timeout: 30_000 });
+    const sections = new Set(steps.map((x) => x.section)).size;
+    expect(sections).toBeGreaterThanOrEqual(6);
+    const r = spawnSync(process.execPath, [bin, 'demo', '--step'], { input: '\n'.repeat(sections + 1), encoding: 'utf8', timeout: 30_000 });
     expect(r.status).toBe(0);
-    expect(r.stdout.match(/press Enter for the next step/g)).toHaveLength(4);
+    expect(r.stdout.match(/press Enter for the next step/g)).toHaveLength(sections - 1);
+  });
+
+  it('shows the sk_buff memory behind the 25 bytes waiting to be read (skmem), more than the bytes', () => {
+    const note = inSection('TCP').find((x) => x.note?.startsWith('The 25 bytes sit in the accepted socket'))?.note;
+    const kernel = Number(/as sk_buffs: (\d+) bytes/.exec(note ?? '')?.[1]);
+    expect(kernel).toBeGreaterThan(25);
+  });
+
+  it('shows the TIME_WAIT the first close left, through listSockets, with no fd and no inode', () => {
+    const tw = inSection('TCP').find((x) => x.call.startsWith("listSockets({ states: ['TIME_WAIT']"));
+    expect(tw?.result).toMatch(/^TIME_WAIT 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+, timer \d+ s, inode 0, fds \[\]$/);
+  });
+
+  it('shows both queues of a listener side by side, half-open and complete, and accept draining only one', () => {
+    const q = inSection("The listen socket's two queues");
+    const why = netnsUnavailable() ?? rawUnavailable();
+    if (why) {
+      expect(q.some((x) => x.note?.startsWith('skipped: '))).toBe(true);
+      return;
+    }
+    const notes = q.filter((x) => x.note).map((x) => x.note!);
+    const views = q.filter((x) => x.view).map((x) => x.view!);
+    expect(notes).toContainEqual(expect.stringMatching(/^half-open \(SYN_RECV\): 5 of 8 +complete \(ESTABLISHED\): 3 of 9$/));
+    expect(notes.filter((n) => /^ {2}from 198\.18\.0\.1\d\d:4000\d {2}SYN-ACK resent 0×/.test(n))).toHaveLength(5);
+    expect(notes.join('\n')).toMatch(/net\.core\.somaxconn = \d+/);
+    expect(notes.join('\n')).toMatch(/net\.ipv4\.tcp_syncookies = \d/);
+    expect(notes.join('\n')).toMatch(/net\.ipv4\.tcp_max_syn_backlog = \d+/);
+    expect(q.filter((x) => x.call.startsWith('sendto(')).map((x) => x.result)).toEqual(['44', '44', '44', '44', '44']);
+    const accept = q.findIndex((x) => x.call.startsWith('accept('));
+    const before = q.slice(0, accept).filter((x) => x.view).map((x) => x.view!);
+    const after = q.slice(accept).filter((x) => x.view).map((x) => x.view!);
+    expect(before[before.length - 1]).toMatch(/LISTEN +198\.18\.0\.1:8080 +accept queue 3\/8 +syn queue 5$/);
+    expect(after[0]).toMatch(/accept queue 2\/8 +syn queue 5$/);
+    expect(views.length).toBeGreaterThanOrEqual(3);
+    expect(notes[notes.length - 1]).toMatch(/^ip netns del sockfd-demo-\d+: /);
+  });
+
+  it('without privileges it says what it skipped and why, and still plays every other section', () => {
+    if (process.getuid?.() !== 0) {
+      expect(inSection("The listen socket's two queues").some((x) => x.note?.startsWith('skipped: '))).toBe(true);
+      return;
+    }
+    const which = spawnSync('setpriv', ['--version'], { encoding: 'utf8' });
+    if (which.error) {
+      console.log('skipping the unprivileged demo run: setpriv is missing (install util-linux)');
+      return;
+    }
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', process.execPath, bin, 'demo', '--json'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const plain = (JSON.parse(r.stdout) as { steps: Step[] }).steps;
+    const q = plain.filter((x) => x.section.startsWith("The listen socket's two queues"));
+    expect(q.map((x) => x.note)).toEqual([
+      'skipped: network namespaces need root (CAP_SYS_ADMIN and CAP_NET_ADMIN).',
+      'Holding half-open connections takes a network namespace of its own (root) and crafted SYNs (CAP_NET_RAW).',
+    ]);
+    expect(new Set(plain.map((x) => x.section))).toEqual(new Set(steps.map((x) => x.section)));
+  });
+
+  it.skipIf(netnsUnavailable() !== null)('removes the namespace it made', () => {
+    const made = /^ip netns del (sockfd-demo-\d+):/.exec(inSection("The listen socket's two queues").map((x) => x.note ?? '').find((n) => n.startsWith('ip netns del')) ?? '')?.[1];
+    expect(made).toBeDefined();
+    const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
+    expect(left.split('\n').map((l) => l.split(' ')[0])).not.toContain(made);
   });
 
   it('rejects an unknown command with usage and exit code 2', () => {
@@ -108,7 +176,7 @@ describe('sockfd demo', () => {
 
   it('--help lists the commands', () => {
     const out = execFileSync(process.execPath, [bin, '--help'], { encoding: 'utf8', timeout: 20_000 });
-    for (const command of ['demo', 'ping', 'traceroute', 'capture', 'help']) expect(out).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    for (const command of ['demo', 'ping', 'traceroute', 'capture', 'ss', 'help']) expect(out).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
   });
 
   it('--version prints the package version', () => {
@@ -117,7 +185,7 @@ describe('sockfd demo', () => {
     expect(out).toBe(`sockfd ${version}\n`);
   });
 
-  it.each(['demo', 'ping', 'traceroute', 'capture'])('%s --help prints its usage and summary, and exits 0', (command) => {
+  it.each(['demo', 'ping', 'traceroute', 'capture', 'ss'])('%s --help prints its usage and summary, and exits 0', (command) => {
     const r = spawnSync(process.execPath, [bin, command, '--help'], { encoding: 'utf8', timeout: 20_000 });
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^usage: sockfd ${command} `));

@@ -3,6 +3,7 @@
 // and the generated files match what scripts/gen-constants.mjs renders from native/constants.txt.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as sockfd from '../src/index.js';
@@ -187,5 +188,44 @@ describe('generated files', () => {
     const names = gen.readNames();
     expect(new Set(names).size).toBe(names.length);
     expect(names).toContain('AF_INET');
+  });
+});
+
+describe('enumerators (the `enum` lines of native/constants.txt)', () => {
+  const enumerators = [...(genUntyped as { readEnumerators(): Set<string> }).readEnumerators()];
+  const cc = spawnSync('cc', ['--version'], { encoding: 'utf8' });
+  if (cc.error) console.log('skipping the C check of the enumerators: no C compiler (install gcc)');
+
+  it('are exported without #ifdef, and only those lines are', () => {
+    const inc = fs.readFileSync(path.join(root, 'native/constants.inc'), 'utf8');
+    expect(enumerators).toContain('INET_DIAG_INFO');
+    for (const n of enumerators) expect(inc).not.toContain(`#ifdef ${n}\n`);
+    expect(inc).toContain('#ifdef AF_INET\n');
+  });
+
+  it.skipIf(cc.error !== undefined)('have the values a C program compiled against the same headers prints', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockfd-enum-'));
+    try {
+      const src = [
+        '#include <stdio.h>',
+        '#include <linux/if_packet.h>',
+        '#include <linux/inet_diag.h>',
+        '#include <linux/packet_diag.h>',
+        '#include <linux/sock_diag.h>',
+        '#include <linux/unix_diag.h>',
+        'int main(void) {',
+        ...enumerators.map((n) => `  printf("%s %ld\\n", "${n}", (long)${n});`),
+        '  return 0;',
+        '}',
+      ].join('\n');
+      fs.writeFileSync(path.join(dir, 'enums.c'), src);
+      const build = spawnSync('cc', ['-o', path.join(dir, 'enums'), path.join(dir, 'enums.c')], { encoding: 'utf8' });
+      expect(build.status, build.stderr).toBe(0);
+      const out = spawnSync(path.join(dir, 'enums'), { encoding: 'utf8' }).stdout;
+      const c = Object.fromEntries(out.trim().split('\n').map((l) => [l.split(' ')[0], Number(l.split(' ')[1])]));
+      expect(Object.fromEntries(enumerators.map((n) => [n, constants[n]]))).toEqual(c);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

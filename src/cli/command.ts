@@ -13,6 +13,8 @@ export interface Command {
   summary: string;
   /** The arguments, as `sockfd <name> --help` and usage errors print them (without `sockfd <name>`). */
   usage: string;
+  /** More help, printed by `sockfd <name> --help` after the summary. */
+  details?: string;
   /** Runs the command; resolves to the process exit code (0 ok, 1 failed, 2 usage or setup error). */
   run(args: string[]): Promise<number>;
 }

@@ -239,6 +239,6 @@ describe('sockfd ss arguments', () => {
     const r = run('--help');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('usage: sockfd ss [--pid N] [--json]');
-    expect(execFileSync(process.execPath, [bin, '--help'], { encoding: 'utf8' })).toMatch(/^ {2}ss \[--pid N\] \[--json\] \[filter\]$/m);
+    expect(execFileSync(process.execPath, [bin, "--help"], { encoding: "utf8" })).toMatch(/^ {2}ss \[--pid N\] \[--json\] /m);
   });
 });

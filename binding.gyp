@@ -11,6 +11,7 @@
         "native/inet.cc",
         "native/io.cc",
         "native/msg.cc",
+        "native/netns.cc",
         "native/poller.cc",
         "native/sockaddr.cc",
         "native/socket.cc",

@@ -49,6 +49,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitPoller(env, exports);
   InitMsg(env, exports);
   InitSockaddr(env, exports);
+  InitNetns(env, exports);
   return exports;
 }
 

@@ -3,6 +3,9 @@
 #include "retry.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 namespace sockfd {
@@ -33,6 +36,17 @@ int CloseFd(int fd) {
   if (close(fd) == 0) return 0;
   int err = errno;
   return err == EINTR ? 0 : -err;
+}
+
+int OpenCloexec(const char* path, int flags) {
+  int fd;
+  do fd = open(path, flags | O_CLOEXEC); while (fd < 0 && errno == EINTR);
+  return fd < 0 ? -errno : fd;
+}
+
+int SocketNamespaceFd(int fd) {
+  int ns = ioctl(fd, SIOCGSKNS);
+  return ns < 0 ? -errno : ns;
 }
 
 }  // namespace sockfd

@@ -556,3 +556,4 @@ export function recvmmsgInto(fd: number, batch: MMsgBatch, options: RecvMMsgBatc
 }
 
 export { close } from './socket.js';
+export { sendAll, writeAll } from './promises-sendall.js';

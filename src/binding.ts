@@ -215,8 +215,8 @@ export interface NativeBinding {
   readonly netnsConstants: NetnsConstants;
 }
 
-/** The directory holding sockfd's package.json, found from this file (src/ or dist/cjs/). */
-function packageRoot(): string {
+/** @internal The directory holding sockfd's package.json, found from this file (src/ or dist/cjs/). */
+export function packageRoot(): string {
   let dir = __dirname;
   for (;;) {
     const manifest = path.join(dir, 'package.json');

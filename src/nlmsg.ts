@@ -181,7 +181,7 @@ export class NetlinkSocket {
           if (dump) return replies;
           continue;
         }
-        replies.push(m);
+        replies.push({ ...m, body: Buffer.from(m.body) }); // a copy: the next recv reuses the buffer
       }
       if (n === 0) throw new SystemError(EPROTO, what, undefined, 'the netlink socket was closed');
     }

@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { invalidArgType, invalidArgValue } from '../argerrors.js';
+import { AF_INET, AF_INET6 } from '../constants.generated.js';
 import { track, untrack, type Removable } from './cleanup.js';
 import { normalizeImpairment, netemArgs, type Impairment } from './impair.js';
 import { Namespace, checkMtu, type Attachment } from './namespace.js';
@@ -48,6 +49,12 @@ export interface LinkOptions {
    * (which must be installed and the kernel must have sch_netem), and which cannot `cut('reset')`.
    */
   wire?: boolean;
+  /**
+   * IPv6 on the two ends (default true). `false` disables it there (`disable_ipv6`), which also
+   * silences the link-local chatter (duplicate address detection, MLD, router solicitations) a new
+   * IPv6 interface sends for its first seconds: useful when a test counts frames.
+   */
+  ipv6?: boolean;
 }
 
 /** How a link is cut: every frame dropped, or TCP answered with RSTs (as a firewall's tcp-reset). */
@@ -241,8 +248,8 @@ function endpoint(ns: Namespace, name: string, cidrs: Cidr[]): Endpoint {
     name,
     index,
     cidrs: cidrs.map((c) => `${c.address}/${c.prefixLength}`),
-    address: cidrs.find((c) => c.family === 2)?.address,
-    address6: cidrs.find((c) => c.family === 10)?.address,
+    address: cidrs.find((c) => c.family === AF_INET)?.address,
+    address6: cidrs.find((c) => c.family === AF_INET6)?.address,
   };
 }
 
@@ -272,7 +279,7 @@ export async function createLink(a: Namespace, b: Namespace, options: LinkOption
   if (!(b instanceof Namespace)) throw invalidArgType('b', 'a Namespace (from createNamespace)', b);
   if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options);
   for (const key of Object.keys(options)) {
-    if (!['names', 'addresses', 'mtu', 'wire'].includes(key)) throw invalidArgValue('options', `has an unknown field '${key}' (known: names, addresses, mtu, wire)`, options);
+    if (!['names', 'addresses', 'mtu', 'wire', 'ipv6'].includes(key)) throw invalidArgValue('options', `has an unknown field '${key}' (known: names, addresses, mtu, wire, ipv6)`, options);
   }
   const mtu = options.mtu ?? DEFAULT_MTU;
   checkMtu(mtu, 'options.mtu');
@@ -280,6 +287,10 @@ export async function createLink(a: Namespace, b: Namespace, options: LinkOption
   const wired = options.wire !== false;
   const addrA = cidrList(options.addresses?.[0], 'options.addresses[0]');
   const addrB = cidrList(options.addresses?.[1], 'options.addresses[1]');
+  if (options.ipv6 !== undefined && typeof options.ipv6 !== 'boolean') throw invalidArgType('options.ipv6', 'of type boolean', options.ipv6);
+  if (options.ipv6 === false && [...addrA, ...addrB].some((c) => c.family === AF_INET6)) {
+    throw invalidArgValue('options', 'gives IPv6 addresses to a link made with ipv6: false', options.addresses);
+  }
   const takenA = new Set(a.links().map((l) => l.name));
   const nameA = options.names?.[0] === undefined ? freeName(takenA) : checkName(options.names[0], 'options.names[0]');
   const takenB = a === b ? new Set([...takenA, nameA]) : new Set(b.links().map((l) => l.name));
@@ -310,6 +321,7 @@ export async function createLink(a: Namespace, b: Namespace, options: LinkOption
       cleanup.push(() => a.rtnl((r) => r.deleteLink(r.index(nameA), 'undoing')));
     }
     for (const [ns, name, cidrs] of [[a, nameA, addrA], [b, nameB, addrB]] as const) {
+      if (options.ipv6 === false) ns.sysctl(`net/ipv6/conf/${name}/disable_ipv6`, '1');
       ns.rtnl((r) => {
         const index = r.index(name);
         for (const c of cidrs) r.addAddress(index, c, `adding ${c.address}/${c.prefixLength} to ${name}`);

@@ -60,7 +60,6 @@ export class WireHost {
       this.ns.removeSync();
       throw err;
     }
-    this.worker.unref();
     this.worker.on('message', (m: { seq: number; value?: unknown; error?: { message: string; code?: string; errno?: number; syscall?: string } }) => {
       const p = this.pending.get(m.seq);
       if (!p) return;
@@ -82,6 +81,9 @@ export class WireHost {
     };
     this.worker.on('error', fail);
     this.worker.on('exit', (code) => fail(new Error(`sockfd/netns: the wire thread exited (${code})`)));
+    // After the listeners: adding a 'message' listener refs the worker's port again. The wire never
+    // keeps the process alive by itself; pending requests do, with their timers.
+    this.worker.unref();
   }
 
   /** The process's wire host, started if needed; every `acquire` is paired with a `release`. */

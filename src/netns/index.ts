@@ -13,17 +13,18 @@
  * the namespace's own /proc/sys/net files, opened from inside it. Impairments by default through the
  * wire, a relay of sockfd AF_PACKET sockets in a worker thread, which needs no kernel module, can be
  * seeded, counts what it did and can answer with RSTs; on a direct link (`wire: false`) through the
- * kernel's netem with iproute2's `tc` (netem's parameters are tc's language: see its TSDoc), which then
+ * kernel's netem with iproute2's `tc` (netem's parameters are tc's own language: time units,
+ * distribution tables, psched ticks), which then
  * must be installed (Debian package iproute2) and the kernel must have sch_netem.
  *
  * Everything created is removed by `close()` / `await using`, and on process exit. Needs root
  * (CAP_SYS_ADMIN and CAP_NET_ADMIN).
+ * @packageDocumentation
  * @example
  * import { createNamespace, createRouter } from 'sockfd/netns';
  * await using client = createNamespace(), server = createNamespace();
  * await using router = await createRouter([client, server]);
  * await router.impair({ delay: 20, jitter: 5, loss: 2 });
- * @packageDocumentation
  */
 export { createNamespace, Namespace } from './namespace.js';
 export type { NamespaceOptions, NamespaceAddress } from './namespace.js';

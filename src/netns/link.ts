@@ -6,9 +6,9 @@
 import * as fs from 'node:fs';
 import { invalidArgType, invalidArgValue } from '../argerrors.js';
 import { AF_INET, AF_INET6 } from '../constants.generated.js';
-import { track, untrack, type Removable } from './cleanup.js';
+import { track, untrack } from './cleanup.js';
 import { normalizeImpairment, netemArgs, type Impairment } from './impair.js';
-import { Namespace, checkMtu, type Attachment } from './namespace.js';
+import { Namespace, checkMtu } from './namespace.js';
 import { parseCidr, type Cidr } from './rtnetlink.js';
 import { tc } from './tc.js';
 import { WireHost, type WireStats } from './wire.js';
@@ -61,7 +61,7 @@ export interface LinkOptions {
 export type CutMode = 'blackhole' | 'reset';
 
 /** A link between two namespaces, with an interface at each end. */
-export class Link implements Attachment, Removable {
+export class Link {
   private removed = false;
 
   /** @internal Use {@link createLink}. */

@@ -10,7 +10,7 @@ import { native } from '../binding.js';
 import { AF_INET } from '../constants.generated.js';
 import { SystemError } from '../errors.js';
 import { NETNS_RUN_DIR, netnsPathOf, netnsStepError, socketIn } from '../socketin.js';
-import { track, untrack, type Removable } from './cleanup.js';
+import { track, untrack } from './cleanup.js';
 import { Rtnl, parseCidr, type AddressInfo, type LinkInfo, type RouteInfo } from './rtnetlink.js';
 
 const { EEXIST, EINVAL, EPERM } = osConstants.errno;
@@ -77,7 +77,7 @@ function systemErrorOf(err: unknown, syscall: string, hint: string): SystemError
  * works on it too). Its methods act inside it through rtnetlink sockets made there with `socketIn`.
  * `close()` removes it, with the links it is part of; so does the process's exit.
  */
-export class Namespace implements Removable {
+export class Namespace {
   /** The name under /run/netns. */
   readonly name: string;
   /** `/run/netns/<name>`: give it to `socketIn`, or to `ip netns exec`. */

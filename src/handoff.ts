@@ -179,13 +179,13 @@ function unixBacklog(fd: number): number {
 }
 
 /** Options of {@link toNetServer}. */
-export interface ToNetServerOptions extends net.ServerOpts {
+export interface ToNetServerOptions<S extends net.Server = net.Server> extends net.ServerOpts {
   /**
    * The server to listen with (an `http.createServer()`, `https.createServer()`, or any `net.Server`
    * not yet listening) instead of a new `net.Server`; then the `net.ServerOpts` fields cannot be
-   * given here (give them to that server's constructor).
+   * given here (give them to that server's constructor). It is what `toNetServer` returns.
    */
-  server?: net.Server;
+  server?: S;
   /** The backlog to listen with, instead of the one the socket already has. */
   backlog?: number;
 }
@@ -210,7 +210,7 @@ export interface ToNetServerOptions extends net.ServerOpts {
  * listen(fd, 16);
  * const server = toNetServer(fd, { server: http.createServer((req, res) => res.end('hi')) });
  */
-export function toNetServer(fd: number, options: ToNetServerOptions = {}): net.Server {
+export function toNetServer<S extends net.Server = net.Server>(fd: number, options: ToNetServerOptions<S> = {}): S {
   checkFd(fd);
   if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options);
   const { server, backlog, ...serverOpts } = options;
@@ -231,7 +231,7 @@ export function toNetServer(fd: number, options: ToNetServerOptions = {}): net.S
   }
   const keep = backlog ?? nativeBacklog(fd, kind.domain);
   takeFromSockfd(fd, 'toNetServer');
-  const s = server ?? net.createServer(serverOpts);
+  const s = (server ?? net.createServer(serverOpts)) as S;
   // exclusive: listen here, never through a cluster primary (which does not have this fd).
   s.listen({ fd, backlog: keep > 0 ? keep : undefined, exclusive: true });
   // Node listened with `backlog || 511` (listen(2) on a listening socket only sets the backlog):

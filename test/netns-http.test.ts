@@ -105,7 +105,7 @@ describe.skipIf(skip !== null)('http between namespaces through an impaired rout
       server: http.createServer((req, res) => {
         if (req.url === '/data') return void res.writeHead(200, { 'content-length': SIZE }).end(BODY);
         const info = getsockopt<TcpInfo>(fdOf(req.socket), IPPROTO_TCP, TCP_INFO);
-        const view: ServerView = { totalRetrans: info.totalRetrans, retransmits: info.retransmits, rtt: info.rtt };
+        const view: ServerView = { totalRetrans: info.totalRetrans ?? -1, retransmits: info.retransmits, rtt: info.rtt };
         const json = Buffer.from(JSON.stringify(view));
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': json.length }).end(json);
       }),

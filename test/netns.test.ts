@@ -5,6 +5,7 @@
 // process and no new link in its own namespace.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   AF_INET,
@@ -72,6 +73,24 @@ async function tcpConnects(from: Namespace, to: Namespace, address: string, fami
   const conn = await p.accept(l, { timeout: 5000 });
   own(conn.fd);
 }
+
+describe('the sockfd/netns entry point', () => {
+  it('resolves by name from CommonJS and ESM, one instance for both', () => {
+    const out = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { createRequire } from 'node:module';
+         import nn, { createNamespace, createLink, createRouter, Namespace, NETNS_RUN_DIR } from 'sockfd/netns';
+         const require = createRequire(import.meta.url);
+         console.log(require('sockfd/netns').createNamespace === createNamespace, nn.createLink === createLink, typeof createRouter, typeof Namespace, NETNS_RUN_DIR);`,
+      ],
+      { cwd: path.join(__dirname, '..'), encoding: 'utf8' },
+    );
+    expect(out.trim()).toBe('true true function function /run/netns');
+  });
+});
 
 describe.skipIf(skip !== null)('sockfd/netns', () => {
   beforeEach(() => {

@@ -273,8 +273,9 @@ describe.skipIf(skip !== null)('socketIn', () => {
         cwd: dir,
         encoding: 'utf8',
         timeout: 15_000,
-        // The child runs in `dir`: a relative SOCKFD_ADDON (the cmake-js build) is made absolute.
-        env: { ...process.env, ...(process.env.SOCKFD_ADDON ? { SOCKFD_ADDON: path.resolve(process.env.SOCKFD_ADDON) } : {}), LD_PRELOAD: path.join(dir, 'shim.so') },
+        // The child runs in `dir`: a relative SOCKFD_ADDON (the cmake-js build) is made absolute; the
+        // shim comes after what is preloaded already (the sanitizer runtimes of npm run test:asan).
+        env: { ...process.env, ...(process.env.SOCKFD_ADDON ? { SOCKFD_ADDON: path.resolve(process.env.SOCKFD_ADDON) } : {}), LD_PRELOAD: [process.env.LD_PRELOAD, path.join(dir, 'shim.so')].filter(Boolean).join(' ') },
       });
       expect(r.signal).toBe('SIGABRT');
       expect(r.stdout).not.toContain('returned');

@@ -13,7 +13,7 @@ import { NETNS_RUN_DIR, netnsPathOf, netnsStepError, socketIn } from '../socketi
 import { track, untrack } from './cleanup.js';
 import { Rtnl, parseCidr, type AddressInfo, type LinkInfo, type RouteInfo } from './rtnetlink.js';
 
-const { EEXIST, EINVAL, EPERM } = osConstants.errno;
+const { EEXIST, EINVAL, EPERM, EWOULDBLOCK } = osConstants.errno;
 const K = native.netnsConstants;
 
 /** Options of {@link createNamespace}. */
@@ -48,7 +48,7 @@ function prepareRunDir(): void {
   }
   const lock = fs.openSync(NETNS_RUN_DIR, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
   try {
-    native.flock(lock, K.LOCK_EX); // as iproute2: go on even if the lock cannot be taken
+    takeLock(lock);
     for (let made = false; ; made = true) {
       const r = native.mount('', NETNS_RUN_DIR, 'none', K.MS_SHARED | K.MS_REC);
       if (r === 0) return;
@@ -61,6 +61,23 @@ function prepareRunDir(): void {
   } finally {
     native.flock(lock, K.LOCK_UN);
     fs.closeSync(lock);
+  }
+}
+
+/** How long to wait for another `ip netns add` (or sockfd) to finish with /run/netns. */
+const LOCK_MS = 5000;
+
+/**
+ * flock(LOCK_EX) of /run/netns, waiting at most LOCK_MS: iproute2 blocks without limit, but as it
+ * does when the lock cannot be had, the setup goes on without it (it is idempotent).
+ */
+function takeLock(fd: number): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const end = Date.now() + LOCK_MS;
+  for (;;) {
+    const r = native.flock(fd, K.LOCK_EX | K.LOCK_NB);
+    if (r === 0 || r !== -EWOULDBLOCK || Date.now() >= end) return;
+    Atomics.wait(pause, 0, 0, 10);
   }
 }
 

@@ -28,11 +28,12 @@ import {
 } from '../src/index.js';
 import * as p from '../src/promises.js';
 import { createLink, createNamespace, createRouter, type Namespace } from '../src/netns/index.js';
-import { expectNothingLeft, leftovers, netnsCapsMissing } from './helpers/caps.js';
+import { expectNothingLeft, leftovers, netnsCapsMissing, toolMissing } from './helpers/caps.js';
 import { thrown } from './helpers/expect.js';
 import { checkFdLeaks, ownFds } from './helpers/fds.js';
 
-const skip = netnsCapsMissing();
+// iproute2's `ip` is the independent witness of these tests (sockfd/netns itself never runs it).
+const skip = netnsCapsMissing() ?? toolMissing('ip', 'iproute2');
 if (skip) console.log('skipping sockfd/netns tests:', skip);
 
 checkFdLeaks();

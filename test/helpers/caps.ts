@@ -1,6 +1,7 @@
 // Capabilities and leftovers for the tests of socketIn and sockfd/netns: why namespaces cannot be
 // made here (read from the process's effective capabilities, without making one), and what this
 // process has left behind (its /run/netns entries, links in the test's own namespace).
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { expect } from 'vitest';
 
@@ -45,4 +46,11 @@ export function leftovers(): { links: string[] } {
 export function expectNothingLeft(before: { links: string[] }, pid = process.pid): void {
   expect(ownNamespaces(pid), 'network namespaces left under /run/netns').toEqual([]);
   expect(hostLinks(), 'links left in the test\'s own namespace').toEqual(before.links);
+}
+
+/** Why a command cannot be run here, naming the Debian package to install, or null when it can. */
+export function toolMissing(command: string, debianPackage: string): string | null {
+  const r = spawnSync(command, ['-V'], { encoding: 'utf8' });
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') return `\`${command}\` is not installed (Debian package ${debianPackage})`;
+  return null;
 }

@@ -12,6 +12,7 @@
         "native/inet.cc",
         "native/io.cc",
         "native/msg.cc",
+        "native/netns.cc",
         "native/poller.cc",
         "native/result.cc",
         "native/sockaddr.cc",

@@ -19,6 +19,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitMsg(env, exports);
   InitBatch(env, exports);
   InitSockaddr(env, exports);
+  InitNetns(env, exports);
   return exports;
 }
 

@@ -77,6 +77,7 @@ void InitPoller(Napi::Env env, Napi::Object exports);
 void InitMsg(Napi::Env env, Napi::Object exports);
 void InitBatch(Napi::Env env, Napi::Object exports);
 void InitSockaddr(Napi::Env env, Napi::Object exports);
+void InitNetns(Napi::Env env, Napi::Object exports);
 
 }  // namespace sockfd
 

@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <mutex>
@@ -39,6 +41,17 @@ int CloseFd(int fd) {
   return err == EINTR ? 0 : -err;
 }
 
+int OpenCloexec(const char* path, int flags) {
+  int fd;
+  do fd = open(path, flags | O_CLOEXEC); while (fd < 0 && errno == EINTR);
+  return fd < 0 ? -errno : fd;
+}
+
+int SocketNamespaceFd(int fd) {
+  int ns = ioctl(fd, SIOCGSKNS);
+  return ns < 0 ? -errno : ns;
+}
+
 namespace {
 
 std::mutex reserveLock;
@@ -46,9 +59,8 @@ int reserveFd = -1;
 
 int OpenReserveLocked() {
   if (reserveFd >= 0) return 0;
-  int fd;
-  do fd = open("/dev/null", O_RDONLY | O_CLOEXEC); while (fd < 0 && errno == EINTR);
-  if (fd < 0) return -errno;
+  int fd = OpenCloexec("/dev/null", O_RDONLY);
+  if (fd < 0) return fd;
   reserveFd = fd;
   return 0;
 }

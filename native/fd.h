@@ -19,6 +19,12 @@ int AcceptFd(int fd, sockaddr_storage* address, socklen_t* length, int flags);
 // could close an fd that another thread has just been given. EINTR therefore counts as success, as
 // in CPython since PEP 475.
 int CloseFd(int fd);
+// open(2) with O_CLOEXEC or-ed into `flags`, retried on EINTR: the fd or -errno. For the files the
+// namespace calls open (a thread's /proc/thread-self/ns/net, a /proc/sys/net file inside a namespace).
+int OpenCloexec(const char* path, int flags);
+// ioctl(fd, SIOCGSKNS): a new fd of the network namespace the socket `fd` was created in, or -errno.
+// The kernel itself opens it close-on-exec (open_related_ns uses O_CLOEXEC).
+int SocketNamespaceFd(int fd);
 
 // The reserve fd (libuv's trick for accept under EMFILE): one spare fd per process, held open so that
 // a listening socket whose accept fails for want of fds can still take its queued connections off

@@ -15,7 +15,7 @@ execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', joi
 });
 
 // entry name -> the CommonJS module it wraps, relative to dist/
-const entries = { index: 'cjs/index.js', promises: 'cjs/promises.js', packet: 'cjs/packet/index.js' };
+const entries = { index: 'cjs/index.js', promises: 'cjs/promises.js', packet: 'cjs/packet/index.js', netns: 'cjs/netns/index.js' };
 mkdirSync(join(root, 'dist/esm'), { recursive: true });
 for (const [name, target] of Object.entries(entries)) {
   const file = join(root, 'dist', target);

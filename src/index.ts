@@ -67,3 +67,9 @@ export type {
   DctcpInfo,
 } from './sockdiag.js';
 export type { SkMemInfo } from './skmem.js';
+export { socketIn } from './socketin.js';
+export type { NetnsRef } from './socketin.js';
+export { toNetServer, toNetSocket, toDgram } from './handoff.js';
+export type { ToNetServerOptions, ToNetSocketOptions, ToDgramOptions } from './handoff.js';
+export { sendAll, writeAll } from './sendall.js';
+export type { PartialWriteError } from './sendall.js';

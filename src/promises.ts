@@ -404,3 +404,4 @@ function invalidBatch(batch: unknown): TypeError {
 }
 
 export { close } from './socket.js';
+export { sendAll, writeAll } from './promises-sendall.js';

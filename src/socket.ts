@@ -26,13 +26,19 @@ const { EPERM, EACCES } = osConstants.errno;
  */
 export function socket(domain: number, type: number, protocol = 0): number {
   const fd = native.socket(domain, type, protocol);
-  if ((fd === -EPERM || fd === -EACCES) && (domain === AF_PACKET || (type & 0xf) === SOCK_RAW || (type & 0xf) === SOCK_PACKET)) {
+  if ((fd === -EPERM || fd === -EACCES) && needsRaw(domain, type)) {
     throw new SystemError(-fd, 'socket', undefined, RAW_HINT);
   }
   return check(fd, 'socket');
 }
 
-const RAW_HINT =
+/** @internal Whether socket(2) of this domain and type needs CAP_NET_RAW (for the hint of EPERM/EACCES). */
+export function needsRaw(domain: number, type: number): boolean {
+  return domain === AF_PACKET || (type & 0xf) === SOCK_RAW || (type & 0xf) === SOCK_PACKET;
+}
+
+/** @internal */
+export const RAW_HINT =
   'SOCK_RAW and AF_PACKET sockets need the CAP_NET_RAW capability: run as root, or grant it with ' +
   '`setcap cap_net_raw+ep "$(command -v node)"`';
 

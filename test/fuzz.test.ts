@@ -771,6 +771,8 @@ function byName(fn: string, param: string): Arg | undefined {
     case 'domain': case 'af': return n(pick([AF_INET, AF_INET6, AF_UNIX, k('AF_NETLINK'), 0, -1, 9999]));
     case 'type': return n(pick([SOCK_STREAM, SOCK_DGRAM, k('SOCK_SEQPACKET'), SOCK_DGRAM | k('SOCK_NONBLOCK'), 99]));
     case 'protocol': return n(pick([0, 6, 17, 1, -1, 256]));
+    // socketIn: this process's own namespace (entering it works as root), and files that are not one.
+    case 'netns': return A(pick<unknown>(['/proc/self/ns/net', '/proc/thread-self/ns/net', { pid: process.pid }, 'sockfd-fuzz-no-such-namespace', '/proc/self/ns/mnt', '/etc/hostname']), 'a namespace');
     case 'buffers': return chance(0.3) ? batchArg() : buffersArg();
     case 'batch': return batchArg();
     case 'start': return n(pick([0, 1, 2, 63, 64, 65, -1, 1.5]));
@@ -889,11 +891,15 @@ function isClass(f: Function): boolean {
 
 const syncModule = sockfd as unknown as Record<string, unknown>;
 
+// The hand-off helpers give a live fd to Node, which then owns it while the pool here would go on
+// using and closing it: they are left out, and their argument checks are tested in handoff.test.ts.
+const HANDOFFS = new Set(['toNetServer', 'toNetSocket', 'toDgram']);
+
 /** A module's function exports; in sockfd/promises, one that is sockfd's own function (close) is sync. */
 function targetsOf(mod: Record<string, unknown>, prefix: string, isPromises: boolean): Target[] {
   const out: Target[] = [];
   for (const [name, v] of Object.entries(mod)) {
-    if (typeof v !== 'function' || isClass(v)) continue;
+    if (typeof v !== 'function' || isClass(v) || HANDOFFS.has(name)) continue;
     const params = paramNames(v);
     const async = isPromises && syncModule[name] !== v;
     out.push({ label: `${prefix}.${name}`, name, fn: v as (...args: unknown[]) => unknown, params, fdFirst: params[0] === 'fd', async });
@@ -931,10 +937,11 @@ function tame(t: Target, args: Arg[]): void {
     const v = chance(0.9) ? 0 : 1;
     args[1] = A(v, `${v} (clamped)`);
   }
-  if (t.name === 'socket' || t.name === 'socketpair') {
-    if (args[0]?.v === AF_PACKET) args[0] = A(AF_INET, 'AF_INET (was AF_PACKET)');
-    const type = args[1]?.v;
-    if (typeof type === 'number' && RAW_TYPES.has(type & 0xf)) args[1] = A(SOCK_DGRAM, 'SOCK_DGRAM (was raw)');
+  if (t.name === 'socket' || t.name === 'socketpair' || t.name === 'socketIn') {
+    const at = t.name === 'socketIn' ? 1 : 0; // socketIn(netns, domain, type, protocol)
+    if (args[at]?.v === AF_PACKET) args[at] = A(AF_INET, 'AF_INET (was AF_PACKET)');
+    const type = args[at + 1]?.v;
+    if (typeof type === 'number' && RAW_TYPES.has(type & 0xf)) args[at + 1] = A(SOCK_DGRAM, 'SOCK_DGRAM (was raw)');
   }
 }
 
@@ -973,6 +980,7 @@ function release(t: Target, result: unknown): void {
   if (result === null || result === undefined) return;
   switch (t.name) {
     case 'socket':
+    case 'socketIn':
       closeFd(result);
       break;
     case 'socketpair':
@@ -1118,7 +1126,7 @@ describe(`fuzzing every export of sockfd and sockfd/promises (seed ${SEED}, ${CA
       expect(names).toContain(n);
     }
     expect(asyncTargets.filter((t) => t.async).map((t) => t.name).sort()).toEqual(
-      ['accept', 'connect', 'read', 'recv', 'recvfrom', 'recvmmsg', 'recvmmsgInto', 'recvmsg', 'send', 'sendmmsg', 'sendmsg', 'sendto', 'write'].sort(),
+      ['accept', 'connect', 'read', 'recv', 'recvfrom', 'recvmmsg', 'recvmmsgInto', 'recvmsg', 'send', 'sendAll', 'sendmmsg', 'sendmsg', 'sendto', 'write', 'writeAll'].sort(),
     );
     expect(asyncTargets.filter((t) => !t.async).map((t) => t.name)).toEqual(['close']);
     expect(syncTargets.find((t) => t.name === 'recv')?.params).toEqual(['fd', 'buf', 'length', 'flags']);

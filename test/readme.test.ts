@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rawUnavailable } from './helpers/netns.js';
+import { netnsCapsMissing } from './helpers/caps.js';
 import { checkFdLeaks } from './helpers/fds.js';
 
 checkFdLeaks();
@@ -36,10 +37,13 @@ describe('README examples', () => {
 
   // Examples that open SOCK_RAW sockets need CAP_NET_RAW; without it they are skipped, saying so.
   const rawSkip = rawUnavailable();
+  // Examples that make network namespaces (sockfd/netns) need CAP_SYS_ADMIN and CAP_NET_ADMIN.
+  const netnsSkip = netnsCapsMissing();
   blocks.slice(1).forEach((code, i) => {
     const title = code.split('\n').find((l) => l.includes('//=>'))?.split('//=>')[1]?.trim() ?? code.split('\n')[0];
-    const skip = code.includes('SOCK_RAW') && rawSkip !== null;
-    if (skip) console.log(`skipping README example ${i + 2}: ${rawSkip}`);
+    const why = code.includes('SOCK_RAW') && rawSkip !== null ? rawSkip : code.includes('sockfd/netns') && netnsSkip !== null ? netnsSkip : null;
+    const skip = why !== null;
+    if (skip) console.log(`skipping README example ${i + 2}: ${why}`);
     it.skipIf(skip)(`example ${i + 2} prints ${JSON.stringify(title)}`, () => {
       const expected = [...code.matchAll(/\/\/=> (.*)$/gm)].map((m) => m[1]!.trim());
       expect(expected.length).toBeGreaterThan(0);

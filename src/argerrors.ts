@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 import { inspect } from 'node:util';
+import { own } from './own.js';
 
 /**
  * A value as Node's argument errors describe it after "Received": `undefined`, `null`,
@@ -152,12 +153,12 @@ export function optionsArg<S extends Record<string, FieldSpec>>(value: unknown, 
     const check = spec[key]!;
     const field = `${name}.${key}`;
     if (typeof check === 'function') {
-      Object.defineProperty(out, key, { value: check(v, field), enumerable: true, writable: true, configurable: true });
+      own(out, key, check(v, field));
       continue;
     }
     const ok = check === 'object' ? typeof v === 'object' && v !== null : typeof v === check;
     if (!ok) throw invalidArgType(field, `of type ${check}`, v);
-    Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+    own(out, key, v);
   }
   return out as { [K in keyof S]?: FieldType<S[K]> };
 }

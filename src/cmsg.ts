@@ -34,6 +34,7 @@ import {
 } from './constants.generated.js';
 import { integerArg, invalidArgType, invalidArgValue, listArg, outOfRange } from './argerrors.js';
 import { inet_ntop, inet_pton } from './inet.js';
+import { own } from './own.js';
 import type { SockAddr } from './sockaddr.js';
 
 /** Any control message: known ones carry decoded fields, all carry `level` and `type`. */
@@ -263,7 +264,7 @@ export function encodeControl(item: unknown, at: string): RawControl {
     throw invalidArgValue(at, 'is a control message sockfd cannot encode from fields: give its bytes as `data`', item);
   }
   const fields: Fields = {};
-  for (const f of codec.fields ?? []) Object.defineProperty(fields, f, { value: given[f], enumerable: true });
+  for (const f of codec.fields ?? []) own(fields, f, given[f]);
   return { level, type, data: codec.encode(fields, at) };
 }
 

@@ -210,16 +210,53 @@ export function parseInet(body: Buffer, type: number, dumpProtocol: number): Soc
   const dst = body.subarray(24, 40);
   const dport = body.readUInt16BE(6);
   const timerCode = body[2]!;
-  const inet: InetDiag = { ifindex };
   const a = (t: number): Buffer | undefined => attrs.get(t);
-  if (a(INET_DIAG_TOS)?.length) inet.tos = a(INET_DIAG_TOS)![0];
-  if (a(INET_DIAG_TCLASS)?.length) inet.tclass = a(INET_DIAG_TCLASS)![0];
-  if ((a(INET_DIAG_CLASS_ID)?.length ?? 0) >= 4) inet.classId = u32(a(INET_DIAG_CLASS_ID)!, 0);
-  if (a(INET_DIAG_SKV6ONLY)?.length) inet.v6only = a(INET_DIAG_SKV6ONLY)![0] !== 0;
-  if ((a(INET_DIAG_MARK)?.length ?? 0) >= 4) inet.mark = u32(a(INET_DIAG_MARK)!, 0);
-  if ((a(INET_DIAG_CGROUP_ID)?.length ?? 0) >= 8) inet.cgroupId = u64(a(INET_DIAG_CGROUP_ID)!, 0);
+  // Results are built of literals and spreads (fields defined, never assigned), so that no setter a
+  // program put on Object.prototype or Array.prototype can drop a field.
+  const opt = <K extends string, V>(key: K, present: boolean, value: () => V): { [P in K]?: V } =>
+    (present ? { [key]: value() } : {}) as { [P in K]?: V };
+  const inet: InetDiag = {
+    ifindex,
+    ...opt('tos', (a(INET_DIAG_TOS)?.length ?? 0) > 0, () => a(INET_DIAG_TOS)![0]!),
+    ...opt('tclass', (a(INET_DIAG_TCLASS)?.length ?? 0) > 0, () => a(INET_DIAG_TCLASS)![0]!),
+    ...opt('classId', (a(INET_DIAG_CLASS_ID)?.length ?? 0) >= 4, () => u32(a(INET_DIAG_CLASS_ID)!, 0)),
+    ...opt('v6only', (a(INET_DIAG_SKV6ONLY)?.length ?? 0) > 0, () => a(INET_DIAG_SKV6ONLY)![0] !== 0),
+    ...opt('mark', (a(INET_DIAG_MARK)?.length ?? 0) >= 4, () => u32(a(INET_DIAG_MARK)!, 0)),
+    ...opt('cgroupId', (a(INET_DIAG_CGROUP_ID)?.length ?? 0) >= 8, () => u64(a(INET_DIAG_CGROUP_ID)!, 0)),
+  };
   const skmem = a(INET_DIAG_SKMEMINFO);
-  const entry: SocketEntry = {
+  const info = a(INET_DIAG_INFO);
+  let tcp: TcpDiag | undefined;
+  if (dumpProtocol === IPPROTO_TCP && info && info.length >= 8) {
+    const cong = a(INET_DIAG_CONG);
+    const bbr = a(INET_DIAG_BBRINFO);
+    const vegas = a(INET_DIAG_VEGASINFO);
+    const dctcp = a(INET_DIAG_DCTCPINFO);
+    tcp = {
+      info: decodeTcpInfo(info),
+      congestion: cong ? attrString(cong) : null,
+      ...opt('bbr', bbr !== undefined && bbr.length >= 20, () => ({
+        bw: u32(bbr!, 4) * 2 ** 32 + u32(bbr!, 0),
+        minRtt: u32(bbr!, 8),
+        pacingGain: u32(bbr!, 12) / 256,
+        cwndGain: u32(bbr!, 16) / 256,
+      })),
+      ...opt('vegas', vegas !== undefined && vegas.length >= 16, () => ({
+        enabled: u32(vegas!, 0),
+        rttCount: u32(vegas!, 4),
+        rtt: u32(vegas!, 8),
+        minRtt: u32(vegas!, 12),
+      })),
+      ...opt('dctcp', dctcp !== undefined && dctcp.length >= 16, () => ({
+        enabled: u16(dctcp!, 0),
+        ceState: u16(dctcp!, 2),
+        alpha: u32(dctcp!, 4),
+        abEcn: u32(dctcp!, 8),
+        abTot: u32(dctcp!, 12),
+      })),
+    };
+  }
+  return {
     family,
     familyName: constantName(family, 'AF_'),
     type,
@@ -241,24 +278,8 @@ export function parseInet(body: Buffer, type: number, dumpProtocol: number): Soc
     skmem: skmem && skmem.length >= 28 ? decodeSkMemInfo(skmem) : null,
     fds: [],
     inet,
+    ...(tcp ? { tcp } : {}),
   };
-  const info = a(INET_DIAG_INFO);
-  if (dumpProtocol === IPPROTO_TCP && info && info.length >= 8) {
-    const cong = a(INET_DIAG_CONG);
-    const tcp: TcpDiag = { info: decodeTcpInfo(info), congestion: cong ? attrString(cong) : null };
-    const bbr = a(INET_DIAG_BBRINFO);
-    if (bbr && bbr.length >= 20) {
-      tcp.bbr = { bw: u32(bbr, 4) * 2 ** 32 + u32(bbr, 0), minRtt: u32(bbr, 8), pacingGain: u32(bbr, 12) / 256, cwndGain: u32(bbr, 16) / 256 };
-    }
-    const vegas = a(INET_DIAG_VEGASINFO);
-    if (vegas && vegas.length >= 16) tcp.vegas = { enabled: u32(vegas, 0), rttCount: u32(vegas, 4), rtt: u32(vegas, 8), minRtt: u32(vegas, 12) };
-    const dctcp = a(INET_DIAG_DCTCPINFO);
-    if (dctcp && dctcp.length >= 16) {
-      tcp.dctcp = { enabled: u16(dctcp, 0), ceState: u16(dctcp, 2), alpha: u32(dctcp, 4), abEcn: u32(dctcp, 8), abTot: u32(dctcp, 12) };
-    }
-    entry.tcp = tcp;
-  }
-  return entry;
 }
 
 const UNIX_NETIDS = new Map([
@@ -295,11 +316,7 @@ export function parseUnix(body: Buffer): SocketEntry | null {
   const uid = attrs.get(UNIX_DIAG_UID);
   const shutdown = attrs.get(UNIX_DIAG_SHUTDOWN);
   const skmem = attrs.get(UNIX_DIAG_MEMINFO);
-  let pending: number[] | null = null;
-  if (icons) {
-    pending = [];
-    for (let o = 0; o + 4 <= icons.length; o += 4) pending.push(u32(icons, o));
-  }
+  const pending = icons ? Array.from({ length: Math.floor(icons.length / 4) }, (_, i) => u32(icons, i * 4)) : null;
   return {
     family: AF_UNIX,
     familyName: 'AF_UNIX',
@@ -358,19 +375,19 @@ export function parsePacket(body: Buffer): SocketEntry | null {
   const fanoutBytes = attrs.get(PACKET_DIAG_FANOUT);
   const fanoutValue = fanoutBytes && fanoutBytes.length >= 4 ? u32(fanoutBytes, 0) : undefined;
   const mclist = attrs.get(PACKET_DIAG_MCLIST);
-  const memberships: PacketDiag['memberships'] = [];
-  for (let o = 0; mclist && o + 44 <= mclist.length; o += 44) {
-    const alen = Math.min(u16(mclist, o + 10), 32);
-    memberships.push({ ifindex: u32(mclist, o), count: u32(mclist, o + 4), type: u16(mclist, o + 8), address: Buffer.from(mclist.subarray(o + 12, o + 12 + alen)) });
-  }
+  // Array.from defines its elements (push would assign them).
+  const memberships: PacketDiag['memberships'] = Array.from({ length: mclist ? Math.floor(mclist.length / 44) : 0 }, (_, i) => {
+    const o = i * 44;
+    const alen = Math.min(u16(mclist!, o + 10), 32);
+    return { ifindex: u32(mclist!, o), count: u32(mclist!, o + 4), type: u16(mclist!, o + 8), address: Buffer.from(mclist!.subarray(o + 12, o + 12 + alen)) };
+  });
   const filterBytes = attrs.get(PACKET_DIAG_FILTER);
-  let filter: BpfInstruction[] | null = null;
-  if (filterBytes) {
-    filter = [];
-    for (let o = 0; o + 8 <= filterBytes.length; o += 8) {
-      filter.push({ code: u16(filterBytes, o), jt: filterBytes[o + 2]!, jf: filterBytes[o + 3]!, k: u32(filterBytes, o + 4) });
-    }
-  }
+  const filter: BpfInstruction[] | null = filterBytes
+    ? Array.from({ length: Math.floor(filterBytes.length / 8) }, (_, i) => {
+        const o = i * 8;
+        return { code: u16(filterBytes, o), jt: filterBytes[o + 2]!, jf: filterBytes[o + 3]!, k: u32(filterBytes, o + 4) };
+      })
+    : null;
   const ifindex = info && info.length >= 4 ? u32(info, 0) : 0;
   const local: SockAddrLl = { family: AF_PACKET, protocol, ifindex };
   return {

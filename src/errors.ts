@@ -9,6 +9,7 @@ import * as util from 'node:util';
 import { invalidArgType, outOfRange } from './argerrors.js';
 import { native } from './binding.js';
 import type { AnySockAddr, SockAddr } from './sockaddr.js';
+import { own } from './own.js';
 
 // The C names of errno values, from the system headers (native/constants.txt lists them, EAGAIN
 // before EWOULDBLOCK); names have no underscore, which keeps out ETH_P_* and the like.
@@ -74,11 +75,14 @@ export class SystemError extends Error {
     let port: number | undefined;
     try {
       const addr: SockAddr | null | undefined = ArrayBuffer.isView(given) ? native.decodeSockaddr(given) : given;
-      if (addr && 'address' in addr) {
-        address = addr.address;
-        port = addr.port;
-      } else if (addr && 'path' in addr) {
-        address = typeof addr.path === 'string' ? addr.path : Buffer.from(addr.path).toString();
+      // Own properties only: `in` would also see a property a program put on Object.prototype.
+      const has = (key: string): boolean => addr != null && Object.prototype.hasOwnProperty.call(addr, key);
+      if (addr && has('address')) {
+        address = (addr as { address: string }).address;
+        port = (addr as { port: number }).port;
+      } else if (addr && has('path')) {
+        const path = (addr as { path: string | Uint8Array }).path;
+        address = typeof path === 'string' ? path : Buffer.from(path).toString();
       }
     } catch {
       address = port = undefined; // a malformed binary address: the error still stands, without it
@@ -95,11 +99,6 @@ export class SystemError extends Error {
     if (address !== undefined) own(this, 'address', address);
     if (port !== undefined && port > 0) own(this, 'port', port);
   }
-}
-
-/** Defines an own, enumerable, writable data property, as an assignment to a new field would. */
-function own(target: object, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 Object.defineProperty(SystemError.prototype, 'name', { value: 'Error', writable: true, configurable: true });
 

@@ -110,7 +110,7 @@ function socketKind(fd: number, helper: string): Kind {
 function takeFromSockfd(fd: number, helper: string): void {
   const state = existingFdState(fd);
   if (state) {
-    const waiting = state.readers.length + state.writers.length;
+    const waiting = state.readers.size + state.writers.size;
     const watches = state.watches.size;
     if (waiting > 0 || watches > 0) {
       const what = [waiting > 0 ? `${waiting} sockfd/promises call(s) waiting` : '', watches > 0 ? `${watches} watch() subscription(s)` : '']

@@ -38,6 +38,7 @@ import {
   SO_RCVTIMEO,
 } from './constants.generated.js';
 import { SystemError } from './errors.js';
+import { append } from './own.js';
 
 const le = os.endianness() === 'LE';
 
@@ -90,7 +91,7 @@ export function parseMessages(datagram: Buffer): NlMessage[] {
     if (len < NLMSG_HDRLEN || o + len > datagram.length) {
       throw new SystemError(EBADMSG, 'recv', undefined, `netlink: nlmsg_len ${len} at offset ${o} does not fit the ${datagram.length}-byte datagram`);
     }
-    out.push({ type: u16(datagram, o + 4), flags: u16(datagram, o + 6), seq: u32(datagram, o + 8), pid: u32(datagram, o + 12), body: datagram.subarray(o + NLMSG_HDRLEN, o + len) });
+    append(out, { type: u16(datagram, o + 4), flags: u16(datagram, o + 6), seq: u32(datagram, o + 8), pid: u32(datagram, o + 12), body: datagram.subarray(o + NLMSG_HDRLEN, o + len) });
     o += align(len, NLMSG_ALIGNTO);
   }
   return out;

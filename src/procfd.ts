@@ -7,6 +7,7 @@
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { SystemError } from './errors.js';
+import { append } from './own.js';
 
 const SOCKET_LINK = /^socket:\[(\d+)\]$/;
 
@@ -39,7 +40,7 @@ export function socketFds(pid?: number): Map<number, number[]> {
     if (!m) continue;
     const inode = Number(m[1]);
     const list = out.get(inode);
-    if (list) list.push(name);
+    if (list) append(list, name);
     else out.set(inode, [name]);
   }
   return out;
@@ -77,7 +78,7 @@ export function socketUsers(): Map<number, SocketUser[]> {
     }
     for (const [inode, list] of fds) {
       const users = out.get(inode) ?? [];
-      for (const fd of list) users.push({ name, pid, fd });
+      for (const fd of list) append(users, { name, pid, fd });
       out.set(inode, users);
     }
   }

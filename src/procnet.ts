@@ -15,6 +15,7 @@ import { inetAddr } from './diagparse.js';
 import type { SocketEntry } from './diagtypes.js';
 import { w32 } from './netlink.js';
 import { TCP_STATES } from './optcodecs.js';
+import { append } from './own.js';
 
 /** 'HHHHHHHH[HHHHHHHH...]:PPPP' → the address bytes (network order) and the port. */
 function hexAddr(text: string): { addr: Buffer; port: number } | null {
@@ -39,7 +40,7 @@ export function procRawSockets(family: number): SocketEntry[] {
     if (!local || !remote || !queues) continue;
     const state = parseInt(f[3]!, 16);
     const protocol = local.port;
-    out.push({
+    append(out, {
       family,
       familyName: constantName(family, 'AF_'),
       type: SOCK_RAW,

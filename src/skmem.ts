@@ -70,7 +70,6 @@ export const SK_MEMINFO_BYTES = SK_MEMINFO_VARS * 4;
  */
 export function decodeSkMemInfo(b: Buffer): SkMemInfo {
   if (b.length < (SK_MEMINFO_OPTMEM + 1) * 4) throw outOfRange('skmeminfo', `at least ${(SK_MEMINFO_OPTMEM + 1) * 4} bytes`, b.length);
-  const out: Partial<Record<keyof SkMemInfo, number>> = {};
-  for (const [name, index] of FIELDS) if ((index + 1) * 4 <= b.length) out[name] = u32(b, index * 4);
-  return out as SkMemInfo;
+  // From entries (defined, never assigned): no setter a program put on Object.prototype drops a field.
+  return Object.fromEntries(FIELDS.filter(([, index]) => (index + 1) * 4 <= b.length).map(([name, index]) => [name, u32(b, index * 4)])) as unknown as SkMemInfo;
 }

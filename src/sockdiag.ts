@@ -34,6 +34,7 @@ import { SystemError } from './errors.js';
 import { TCP_STATES } from './optcodecs.js';
 import { socketFds } from './procfd.js';
 import type { SockAddrIn, SockAddrIn6 } from './sockaddr.js';
+import { append, own } from './own.js';
 
 export type {
   SocketEntry,
@@ -114,11 +115,11 @@ export function checkFilter(filter: unknown): CheckedFilter {
     if (!FILTER_KEYS.has(key)) throw invalidArgValue(`filter.${key}`, 'is not a listSockets filter field (family, protocol, type, states, port, pid)', f[key]);
   }
   const out: CheckedFilter = { states: ALL_STATES };
-  if (f.family !== undefined) out.family = oneOf(f.family, 'filter.family', FAMILIES, 'AF_');
-  if (f.type !== undefined) out.type = oneOf(f.type, 'filter.type', TYPES, 'SOCK_');
-  if (f.protocol !== undefined) out.protocol = integer(f.protocol, 'filter.protocol', 0, 0xffff);
-  if (f.port !== undefined) out.port = integer(f.port, 'filter.port', 0, 0xffff);
-  if (f.pid !== undefined) out.pid = integer(f.pid, 'filter.pid', 1, 2 ** 31 - 1);
+  if (f.family !== undefined) own(out, 'family', oneOf(f.family, 'filter.family', FAMILIES, 'AF_'));
+  if (f.type !== undefined) own(out, 'type', oneOf(f.type, 'filter.type', TYPES, 'SOCK_'));
+  if (f.protocol !== undefined) own(out, 'protocol', integer(f.protocol, 'filter.protocol', 0, 0xffff));
+  if (f.port !== undefined) own(out, 'port', integer(f.port, 'filter.port', 0, 0xffff));
+  if (f.pid !== undefined) own(out, 'pid', integer(f.pid, 'filter.pid', 1, 2 ** 31 - 1));
   if (f.states !== undefined) {
     if (!Array.isArray(f.states)) throw invalidArgType('filter.states', 'an array of state names', f.states);
     out.states = 0;
@@ -139,7 +140,7 @@ export function dumpInet(family: number, protocol: number, type: number, states:
   const what = `SOCK_DIAG_BY_FAMILY ${constantName(family, 'AF_') ?? `family ${family}`} ${constantName(protocol, 'IPPROTO_') ?? `protocol ${protocol}`}`;
   netlinkDump(NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY, dumpFlags, inetRequest(family, protocol, states), what, (_type, body) => {
     const e = parseInet(body, type, protocol);
-    if (e) out.push(e);
+    if (e) append(out, e);
   });
   return out;
 }
@@ -158,7 +159,7 @@ function dumpUnix(): SocketEntry[] {
   const out: SocketEntry[] = [];
   netlinkDump(NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY, dumpFlags, unixRequest(0xffffffff), 'SOCK_DIAG_BY_FAMILY AF_UNIX', (_type, body) => {
     const e = parseUnix(body);
-    if (e) out.push(e);
+    if (e) append(out, e);
   });
   resolveUnixPeers(out);
   return out;
@@ -168,7 +169,7 @@ function dumpPacket(): SocketEntry[] {
   const out: SocketEntry[] = [];
   netlinkDump(NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY, dumpFlags, packetRequest(), 'SOCK_DIAG_BY_FAMILY AF_PACKET', (_type, body) => {
     const e = parsePacket(body);
-    if (e) out.push(e);
+    if (e) append(out, e);
   });
   return out;
 }
@@ -212,16 +213,16 @@ export function listSockets(filter?: SocketFilter): SocketEntry[] {
   const protocols = f.protocol === IPPROTO_UDPLITE ? [[IPPROTO_UDPLITE, SOCK_DGRAM] as [number, number]] : INET_PROTOCOLS;
   for (const [protocol, type] of protocols) {
     if ((f.type !== undefined && f.type !== type) || (f.protocol !== undefined && f.protocol !== protocol)) continue;
-    for (const family of inetFamilies) entries.push(...dumpInet(family, protocol, type, f.states));
+    for (const family of inetFamilies) append(entries, ...dumpInet(family, protocol, type, f.states));
   }
   if (f.type === undefined || f.type === SOCK_RAW) {
-    for (const family of inetFamilies) entries.push(...dumpRaw(family, f.states));
+    for (const family of inetFamilies) append(entries, ...dumpRaw(family, f.states));
   }
   if ((f.family === undefined || f.family === AF_UNIX) && (f.protocol === undefined || f.protocol === 0) && f.type !== SOCK_RAW) {
-    entries.push(...dumpUnix());
+    append(entries, ...dumpUnix());
   }
   if ((f.family === undefined || f.family === AF_PACKET) && (f.type === undefined || f.type === SOCK_RAW || f.type === SOCK_DGRAM)) {
-    entries.push(...dumpPacket());
+    append(entries, ...dumpPacket());
   }
   entries = entries.filter(
     (e) =>
@@ -236,7 +237,7 @@ export function listSockets(filter?: SocketFilter): SocketEntry[] {
 }
 
 function portOf(a: unknown): number | undefined {
-  return a && typeof a === 'object' && 'port' in a ? (a as { port: number }).port : undefined;
+  return a && typeof a === 'object' && Object.prototype.hasOwnProperty.call(a, 'port') ? (a as { port: number }).port : undefined;
 }
 
 const TCP_SYN_RECV = TCP_STATES.indexOf('SYN_RECV');
@@ -255,7 +256,7 @@ export function synQueueOf(local: SockAddrIn | SockAddrIn6, v6only: boolean): So
   for (const family of families) {
     for (const e of dumpInet(family, IPPROTO_TCP, SOCK_STREAM, SYN_RECV)) {
       const at = e.local as SockAddrIn;
-      if (e.state === TCP_SYN_RECV && at.port === local.port && (wildcard || at.address === local.address)) out.push(e);
+      if (e.state === TCP_SYN_RECV && at.port === local.port && (wildcard || at.address === local.address)) append(out, e);
     }
   }
   return out;

@@ -86,8 +86,10 @@ class Subscription implements FdWatch {
 
 /** @internal */
 export class FdState {
-  readonly readers: Waiter[] = [];
-  readonly writers: Waiter[] = [];
+  // Sets, which iterate in insertion order: FIFO queues that no setter a program put on
+  // Array.prototype can disturb (an array's push assigns its new element).
+  readonly readers = new Set<Waiter>();
+  readonly writers = new Set<Waiter>();
   readonly watches = new Set<Subscription>();
   private started = 0;
   private refed = true;
@@ -101,8 +103,8 @@ export class FdState {
   /** What the watcher must report, from who is waiting. */
   private wanted(): number {
     let events = 0;
-    if (this.readers.length > 0) events |= UV_READABLE;
-    if (this.writers.length > 0) events |= UV_WRITABLE;
+    if (this.readers.size > 0) events |= UV_READABLE;
+    if (this.writers.size > 0) events |= UV_WRITABLE;
     for (const w of this.watches) events |= w.uvEvents;
     return events;
   }
@@ -117,7 +119,7 @@ export class FdState {
       if (r < 0) return this.failAll(new SystemError(-r, 'uv_poll_start'));
       this.started = events;
     }
-    let refed = this.readers.length > 0 || this.writers.length > 0;
+    let refed = this.readers.size > 0 || this.writers.size > 0;
     for (const w of this.watches) refed ||= w.refed;
     if (refed !== this.refed) {
       this.refed = refed;
@@ -138,10 +140,12 @@ export class FdState {
     this.started = wanted;
   }
 
-  private serve(queue: Waiter[]): void {
-    for (let n = 0; n < BUDGET && queue.length > 0 && !this.closed; n++) {
-      if (!queue[0]!.attempt()) return;
-      queue.shift();
+  private serve(queue: Set<Waiter>): void {
+    for (let n = 0; n < BUDGET && !this.closed; n++) {
+      const first = queue.values().next();
+      if (first.done === true) return;
+      if (!first.value.attempt()) return;
+      queue.delete(first.value);
     }
   }
 
@@ -173,8 +177,8 @@ export class FdState {
   }
 
   private failAll(err: Error): void {
-    for (const w of this.readers.splice(0)) w.fail(err);
-    for (const w of this.writers.splice(0)) w.fail(err);
+    for (const w of drain(this.readers)) w.fail(err);
+    for (const w of drain(this.writers)) w.fail(err);
     for (const w of [...this.watches]) if (!w.closed) w.callback(err, 0);
   }
 
@@ -186,29 +190,34 @@ export class FdState {
     this.handle.close();
     for (const w of this.watches) w.closed = true;
     this.watches.clear();
-    for (const w of this.readers.splice(0)) w.fail(err);
-    for (const w of this.writers.splice(0)) w.fail(err);
+    for (const w of drain(this.readers)) w.fail(err);
+    for (const w of drain(this.writers)) w.fail(err);
   }
 
   /** Adds a waiter and makes sure the watcher reports its direction. */
   enqueue(waiter: Waiter, writable: boolean): void {
-    (writable ? this.writers : this.readers).push(waiter);
+    (writable ? this.writers : this.readers).add(waiter);
     this.update();
   }
 
   /** Removes a waiter that gave up (abort, timeout). */
   remove(waiter: Waiter): void {
-    for (const queue of [this.readers, this.writers]) {
-      const i = queue.indexOf(waiter);
-      if (i >= 0) queue.splice(i, 1);
-    }
+    this.readers.delete(waiter);
+    this.writers.delete(waiter);
     this.update();
   }
 
   /** Whether a new operation must queue behind others instead of trying at once. */
   busy(writable: boolean): boolean {
-    return (writable ? this.writers : this.readers).length > 0;
+    return (writable ? this.writers : this.readers).size > 0;
   }
+}
+
+/** Empties a queue, returning what it held, in order. */
+function drain(queue: Set<Waiter>): Waiter[] {
+  const all = [...queue];
+  queue.clear();
+  return all;
 }
 
 const states = new Map<number, FdState>();

@@ -622,8 +622,19 @@ const percall = {
         if (err.code !== 'EAGAIN') throw err;
       }
     });
+    // The non-throwing form for polling loops: null instead of the EAGAIN SystemError.
+    if (want('recvfrom_eagain_try')) res.recvfrom_eagain_try = perCallSync(seconds, () => {
+      if (s.tryRecvfrom(fd, rbuf) !== null) throw new Error('expected nothing');
+    });
     if (want('sendto_recvfrom')) res.sendto_recvfrom = perCallSync(seconds, () => {
       s.sendto(fd, buf, undefined, 0, self);
+      sink += s.recvfrom(fd, rbuf).bytes;
+    });
+    // The form a newcomer writes: a new address object literal on every call.
+    const { AF_INET } = s;
+    const port = self.port;
+    if (want('sendto_recvfrom_literal')) res.sendto_recvfrom_literal = perCallSync(seconds, () => {
+      s.sendto(fd, buf, undefined, 0, { family: AF_INET, address: '127.0.0.1', port });
       sink += s.recvfrom(fd, rbuf).bytes;
     });
     // The allocation-free form: the address encoded once, the sender read into a reused holder.

@@ -26,7 +26,7 @@ export { socket, socketpair, close, shutdown, fcntl, ioctl, poll } from './socke
 export type { PollFd, PollResult } from './socket.js';
 export { bind, listen, accept, connect, getsockname, getpeername } from './connection.js';
 export type { AcceptResult } from './connection.js';
-export { read, write, send, recv, sendto, recvfrom, recvfromInto } from './io.js';
+export { read, write, send, recv, sendto, recvfrom, recvfromInto, tryRecv, tryRecvfrom, tryRecvfromInto, trySend, trySendto } from './io.js';
 export type { RecvFromResult } from './io.js';
 export { sendmsg, recvmsg, sendmmsg, recvmmsg, recvmmsgInto } from './msg.js';
 export { MMsgBatch, MMSG_BATCH_MAX } from './batch.js';

@@ -7,8 +7,12 @@
  * MSG_NOSIGNAL, so a reset peer is an EPIPE error, never a SIGPIPE.
  * @packageDocumentation
  */
+import { constants as osConstants } from 'node:os';
+import { integerArg } from './argerrors.js';
 import { native } from './binding.js';
-import { check, checkAt, invalidArgType, value } from './errors.js';
+import { MSG_DONTWAIT } from './constants.generated.js';
+import { sender, senderHolder, toBinary } from './addrmemo.js';
+import { check, checkAt, invalidArgType } from './errors.js';
 import type { AnySockAddr, BinarySockAddr, SockAddr } from './sockaddr.js';
 
 /**
@@ -58,7 +62,7 @@ export function recv(fd: number, buf: ArrayBufferView, length?: number, flags = 
  * sendto(fd, Buffer.from('Michael'), undefined, 0, { family: AF_INET, address: '127.0.0.1', port: 9999 });
  */
 export function sendto(fd: number, buf: ArrayBufferView, length: number | undefined, flags: number, addr: AnySockAddr): number {
-  return checkAt(native.sendto(fd, buf, length, flags, addr), 'sendto');
+  return checkAt(native.sendto(fd, buf, length, flags, toBinary(addr)), 'sendto');
 }
 
 /** What `recvfrom` returns. */
@@ -74,7 +78,8 @@ export interface RecvFromResult {
  * @throws SystemError `recvfrom`
  */
 export function recvfrom(fd: number, buf: ArrayBufferView, length?: number, flags = 0): RecvFromResult {
-  return value(native.recvfrom(fd, buf, length, flags), 'recvfrom');
+  const bytes = check(native.recvfrom(fd, buf, length, flags, senderHolder), 'recvfrom');
+  return { bytes, address: sender() };
 }
 
 /**
@@ -90,4 +95,59 @@ export function recvfrom(fd: number, buf: ArrayBufferView, length?: number, flag
 export function recvfromInto(fd: number, buf: ArrayBufferView, length: number | undefined, flags: number, from: BinarySockAddr): number {
   if (!ArrayBuffer.isView(from)) throw invalidArgType('from', 'a Uint8Array of at least 132 bytes (sockaddrHolder())', from);
   return check(native.recvfrom(fd, buf, length, flags, from), 'recvfrom');
+}
+
+// The non-throwing forms, for polling loops: a call that would block returns null instead of throwing
+// the EAGAIN SystemError. Building and throwing that error (its stack captured, as every SystemError's
+// is) costs about 5 µs here, 25 times the system call that found nothing and 6 times a miss in Python,
+// whose exception carries no stack until it is asked for; no error can be both a SystemError with a
+// stack and that cheap in V8, so the cheap miss is a separate, explicit call.
+
+const { EAGAIN } = osConstants.errno;
+
+/** A binding's count, null for EAGAIN (EWOULDBLOCK is the same number on Linux), a SystemError otherwise. */
+function orNull(result: number, syscall: string, withAddress = false): number | null {
+  if (result === -EAGAIN) return null;
+  return withAddress ? checkAt(result, syscall) : check(result, syscall);
+}
+
+/** The caller's flags with MSG_DONTWAIT, checked as the native layer would check them. */
+function nowait(flags: unknown): number {
+  return integerArg(flags, 'flags', -(2 ** 31), 2 ** 31 - 1) | MSG_DONTWAIT;
+}
+
+/**
+ * `recv(fd, buf, length, flags | MSG_DONTWAIT)` that returns null when nothing is there, instead of
+ * throwing EAGAIN: the form for loops that poll a socket (a miss costs the system call, about 0.2 µs,
+ * where a thrown SystemError costs about 5 µs). Any other failure throws, as `recv` does.
+ * @returns the byte count (0 at end of stream), or null when the call would block.
+ * @example
+ * const n = tryRecv(fd, buf);
+ * if (n === null) { // nothing yet: do something else, or wait with poll/watch/sockfd/promises
+ * }
+ */
+export function tryRecv(fd: number, buf: ArrayBufferView, length?: number, flags = 0): number | null {
+  return orNull(native.recv(fd, buf, length, nowait(flags)), 'recv');
+}
+
+/** `recvfrom` with MSG_DONTWAIT that returns null when no datagram waits (see {@link tryRecv}). */
+export function tryRecvfrom(fd: number, buf: ArrayBufferView, length?: number, flags = 0): RecvFromResult | null {
+  const bytes = orNull(native.recvfrom(fd, buf, length, nowait(flags), senderHolder), 'recvfrom');
+  return bytes === null ? null : { bytes, address: sender() };
+}
+
+/** `recvfromInto` with MSG_DONTWAIT that returns null when no datagram waits (see {@link tryRecv}). */
+export function tryRecvfromInto(fd: number, buf: ArrayBufferView, length: number | undefined, flags: number, from: BinarySockAddr): number | null {
+  if (!ArrayBuffer.isView(from)) throw invalidArgType('from', 'a Uint8Array of at least 132 bytes (sockaddrHolder())', from);
+  return orNull(native.recvfrom(fd, buf, length, nowait(flags), from), 'recvfrom');
+}
+
+/** `send` with MSG_DONTWAIT that returns null when the send queue is full (see {@link tryRecv}). */
+export function trySend(fd: number, buf: ArrayBufferView, length?: number, flags = 0): number | null {
+  return orNull(native.send(fd, buf, length, nowait(flags)), 'send');
+}
+
+/** `sendto` with MSG_DONTWAIT that returns null when the send queue is full (see {@link tryRecv}). */
+export function trySendto(fd: number, buf: ArrayBufferView, length: number | undefined, flags: number, addr: AnySockAddr): number | null {
+  return orNull(native.sendto(fd, buf, length, nowait(flags), toBinary(addr)), 'sendto', true);
 }

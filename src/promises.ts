@@ -28,6 +28,7 @@
  */
 import { constants as osConstants } from 'node:os';
 import { integerArg, optionsArg } from './argerrors.js';
+import { sender, senderHolder, toBinary } from './addrmemo.js';
 import { native } from './binding.js';
 import { MSG_DONTWAIT, POLLIN, SOL_SOCKET, SO_ERROR } from './constants.generated.js';
 import type { AcceptResult } from './connection.js';
@@ -236,7 +237,7 @@ export function sendto(
 ): Promise<number> {
   return operate(fd, true, 'sendto', () => {
     const f = dontwait(flags);
-    return dontwaitOperation<number>('sendto', waitArg(options), (b, to) => b.sendto(fd, buf, length, f, to!), addr);
+    return dontwaitOperation<number>('sendto', waitArg(options), (b, to) => b.sendto(fd, buf, length, f, to!), toBinary(addr));
   });
 }
 
@@ -260,7 +261,13 @@ export function recvfrom(
   return operate(fd, false, 'recvfrom', () => {
     const [[len, fl], wait] = positional([length, flags], ['length', 'flags'], options);
     const f = dontwait(fl);
-    return dontwaitOperation<RecvFromResult>('recvfrom', waitArg(wait), (b) => b.recvfrom(fd, buf, len as number | undefined, f));
+    return dontwaitOperation<number, RecvFromResult>(
+      'recvfrom',
+      waitArg(wait),
+      (b) => b.recvfrom(fd, buf, len as number | undefined, f, senderHolder),
+      undefined,
+      (bytes) => ({ bytes, address: sender() }),
+    );
   });
 }
 

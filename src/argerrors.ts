@@ -112,6 +112,9 @@ export function listArg(value: unknown, name: string, max: number): unknown[] {
   return Array.from({ length }, (_, i) => value[i] as unknown);
 }
 
+/** The result of reading options that were not given: shared, frozen, and empty. */
+const NO_OPTIONS = Object.freeze({});
+
 /** How one field of an options object is checked: its JS type, or a function that checks and converts it. */
 export type FieldSpec = 'number' | 'boolean' | 'object' | 'function' | ((value: unknown, name: string) => unknown);
 
@@ -136,7 +139,7 @@ export type FieldType<F> = F extends 'number'
  * @internal
  */
 export function optionsArg<S extends Record<string, FieldSpec>>(value: unknown, name: string, spec: S): { [K in keyof S]?: FieldType<S[K]> } {
-  if (value === undefined) return {};
+  if (value === undefined) return NO_OPTIONS;
   if (typeof value !== 'object' || value === null || Array.isArray(value) || ArrayBuffer.isView(value)) {
     throw invalidArgType(name, 'of type object', value);
   }

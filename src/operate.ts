@@ -15,7 +15,7 @@ import { type FieldSpec, invalidArgType, optionsArg, outOfRange } from './argerr
 import { native } from './binding.js';
 import { SystemError, lastAddress } from './errors.js';
 import type { AnySockAddr } from './sockaddr.js';
-import { existingFdState, tryFdState, watchError, type Waiter } from './watcher.js';
+import { type FdState, existingFdState, tryFdState, watchError, type Waiter } from './watcher.js';
 
 const { EAGAIN, EEXIST, ETIMEDOUT } = osConstants.errno;
 
@@ -80,7 +80,7 @@ export function isOptionsObject(x: unknown): x is object {
  */
 export function positional(args: readonly unknown[], names: readonly string[], wait: unknown): [unknown[], unknown] {
   const at = args.findIndex(isOptionsObject);
-  if (at < 0) return [[...args], wait];
+  if (at < 0) return [args as unknown[], wait];
   for (let i = at + 1; i < args.length; i++) {
     if (args[i] !== undefined) throw invalidArgType(names[i]!, `undefined when the options are given as the "${names[at]}" argument`, args[i]);
   }
@@ -126,35 +126,111 @@ export function dontwaitOperation<R, T = R>(
   wait: WaitOptions,
   call: (b: typeof native.validate, to: AnySockAddr | undefined) => R | number,
   addr?: AnySockAddr,
-  finish: (r: R) => T = (r) => r as unknown as T,
+  finish?: (r: R) => T,
 ): Operation<T> {
-  let to = addr;
-  let kept = addr === undefined;
-  const keep = (): void => {
-    if (!kept) {
-      to = lastAddress();
-      kept = true;
+  return new DontwaitOperation<R, T>(syscall, wait, call, addr, finish);
+}
+
+/** One object per call (its methods on the prototype): a round trip allocates as little as it can. */
+class DontwaitOperation<R, T> implements Operation<T> {
+  readonly dontwait = true;
+  private to: AnySockAddr | undefined;
+  private kept: boolean;
+  constructor(
+    private readonly syscall: string,
+    readonly wait: WaitOptions,
+    private readonly call: (b: typeof native.validate, to: AnySockAddr | undefined) => R | number,
+    private readonly addr: AnySockAddr | undefined,
+    private readonly finish: ((r: R) => T) | undefined,
+  ) {
+    this.to = addr;
+    this.kept = addr === undefined;
+  }
+
+  /** From now on the address is the binary copy the native layer converted: the caller's is not read again. */
+  private keep(): void {
+    if (!this.kept) {
+      this.to = lastAddress();
+      this.kept = true;
     }
-  };
-  return {
-    dontwait: true,
-    wait,
-    validate() {
-      call(native.validate, to);
-      keep();
-    },
-    attempt() {
-      const r = call(native, to);
-      if (typeof r !== 'number') return finish(r);
+  }
+
+  validate(): void {
+    this.call(native.validate, this.to);
+    this.keep();
+  }
+
+  attempt(): T | typeof AGAIN {
+    const r = this.call(native, this.to);
+    if (typeof r === 'number') {
       if (r === -EAGAIN) {
-        keep();
+        this.keep();
         return AGAIN;
       }
-      if (r < 0) throw new SystemError(-r, syscall, addr === undefined ? undefined : native.lastAddress);
-      return finish(r as R);
-    },
-    address: () => to,
-  };
+      if (r < 0) throw new SystemError(-r, this.syscall, this.addr === undefined ? undefined : native.lastAddress);
+    }
+    return this.finish === undefined ? (r as unknown as T) : this.finish(r as R);
+  }
+
+  address(): AnySockAddr | undefined {
+    return this.to;
+  }
+}
+
+/** A call waiting in its fd's queue: one object, its methods on the prototype. */
+class Pending<T> implements Waiter {
+  private timer: NodeJS.Timeout | undefined;
+  private signal: AbortSignal | undefined;
+  private onAbort: (() => void) | undefined;
+
+  constructor(
+    private readonly op: Operation<T>,
+    private readonly state: FdState,
+    private readonly resolve: (value: T) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {}
+
+  attempt(): boolean {
+    let r: T | typeof AGAIN;
+    try {
+      r = this.op.attempt();
+    } catch (err) {
+      this.settle();
+      this.reject(err);
+      return true;
+    }
+    if (r === AGAIN) return false;
+    this.settle();
+    this.resolve(r);
+    return true;
+  }
+
+  fail(err: Error): void {
+    this.settle();
+    this.reject(err);
+  }
+
+  abortOn(signal: AbortSignal): void {
+    this.signal = signal;
+    this.onAbort = () => this.giveUp(new AbortError(undefined, { cause: signal.reason }));
+    signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  timeOutAfter(ms: number, syscall: string): void {
+    this.timer = setTimeout(() => this.giveUp(new SystemError(ETIMEDOUT, syscall, this.op.address?.())), ms);
+  }
+
+  /** Leaves the queue (abort, timeout) and rejects. */
+  private giveUp(err: Error): void {
+    this.state.remove(this);
+    this.settle();
+    this.reject(err);
+  }
+
+  private settle(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.signal !== undefined && this.onAbort !== undefined) this.signal.removeEventListener('abort', this.onAbort);
+  }
 }
 
 /**
@@ -207,44 +283,9 @@ export function operate<T>(fd: number, writable: boolean, syscall: string, prepa
     }
     const fdstate = state;
     return new Promise<T>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (): void => {
-        if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const waiter: Waiter = {
-        attempt() {
-          let r: T | typeof AGAIN;
-          try {
-            r = op.attempt();
-          } catch (err) {
-            finish();
-            reject(err);
-            return true;
-          }
-          if (r === AGAIN) return false;
-          finish();
-          resolve(r);
-          return true;
-        },
-        fail(err) {
-          finish();
-          reject(err);
-        },
-      };
-      function onAbort(): void {
-        fdstate.remove(waiter);
-        finish();
-        reject(new AbortError(undefined, { cause: signal?.reason }));
-      }
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeout !== undefined) {
-        timer = setTimeout(() => {
-          fdstate.remove(waiter);
-          finish();
-          reject(new SystemError(ETIMEDOUT, syscall, op.address?.()));
-        }, timeout);
-      }
+      const waiter = new Pending<T>(op, fdstate, resolve, reject);
+      if (signal !== undefined) waiter.abortOn(signal);
+      if (timeout !== undefined) waiter.timeOutAfter(timeout, syscall);
       fdstate.enqueue(waiter, writable);
     });
   } catch (err) {

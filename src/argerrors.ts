@@ -44,7 +44,10 @@ export function describe(value: unknown): string {
  * @internal
  */
 export function outOfRange(name: string, rule: string, received: unknown): RangeError {
-  const err = new RangeError(`The value of "${name}" is out of range. It must be ${rule}. Received ${String(received)}`);
+  // Numbers as Node prints them; anything else described, never converted (String() of a Proxy that
+  // claims a length of 2**32-1 would join that many elements).
+  const shown = typeof received === 'number' || typeof received === 'bigint' ? String(received) : typeof received === 'string' ? received : describe(received);
+  const err = new RangeError(`The value of "${name}" is out of range. It must be ${rule}. Received ${shown}`);
   (err as RangeError & { code: string }).code = 'ERR_OUT_OF_RANGE';
   return err;
 }

@@ -18,6 +18,10 @@ export type {
   SockAddrLl,
   SockAddrNl,
   SockAddrOther,
+  SockAddrOf,
+  DecodedFamily,
+  InetFamily,
+  OtherFamily,
   BinarySockAddr,
   AnySockAddr,
 } from './sockaddr.js';
@@ -44,6 +48,23 @@ export type {
 export type { MMsgBatchOptions } from './batch.js';
 export { getsockopt, setsockopt, packBpf } from './sockopt.js';
 export type { BpfInstruction, SockOptValue } from './sockopt.js';
+export type {
+  SocketOptionTypes,
+  OptionType,
+  IntOption,
+  ReadOnlyIntOption,
+  WriteOnlyIntOption,
+  StructOption,
+  BytesOption,
+  ReadOnlyBytesOption,
+  IpMulticastIf,
+  SockOptGet,
+  SockOptSet,
+  AnySockOptGet,
+  AnySockOptSet,
+  ReadableName,
+  WritableName,
+} from './optiontypes.js';
 export { TCP_STATES, decodeTcpInfo } from './optcodecs.js';
 export type { Linger, Timeval, Ucred, IpMreqn, Ipv6Mreq, PacketMreq, TcpInfo } from './optcodecs.js';
 export { if_nametoindex, if_indextoname, inet_pton, inet_ntop, htons, ntohs, htonl, ntohl } from './inet.js';

@@ -231,7 +231,7 @@ export function inspect(fd: number): SocketInfo {
     inode: null,
   };
   if ((family === AF_INET || family === AF_INET6) && type === SOCK_STREAM && protocol === IPPROTO_TCP) {
-    const tcpInfo = getsockopt<TcpInfo>(fd, IPPROTO_TCP, TCP_INFO);
+    const tcpInfo = getsockopt(fd, IPPROTO_TCP, TCP_INFO);
     const tcp: TcpSocketInfo = { state: tcpInfo.state, stateName: tcpInfo.stateName, info: tcpInfo };
     if (tcpInfo.state === TCP_LISTEN) {
       // For a listener, tcp_get_info() reports the accept queue in tcpi_unacked and the backlog

@@ -44,6 +44,7 @@ import {
   type SockAddr,
   type SockAddrIn,
 } from '../src/index.js';
+import type { InetFamily } from '../src/index.js';
 import { thrown, waitFor } from './helpers/expect.js';
 import { checkFdLeaks, ownFds } from './helpers/fds.js';
 
@@ -99,7 +100,7 @@ function acceptOne(lfd: number, flags = 0): { fd: number; address: SockAddr | nu
 }
 
 /** A port on 127.0.0.1 that nothing listens on (bound, read, and released). */
-function closedPort(family = AF_INET): number {
+function closedPort(family: InetFamily = AF_INET): number {
   const fd = socket(family, SOCK_STREAM);
   try {
     bind(fd, { family, address: family === AF_INET ? '127.0.0.1' : '::1', port: 0 });

@@ -80,6 +80,7 @@ import {
   type ControlMessage,
   type SockAddr,
 } from '../src/index.js';
+import type { InetFamily } from '../src/index.js';
 import * as promises from '../src/promises.js';
 import { thrown, waitFor } from './helpers/expect.js';
 import { checkFdLeaks, fdTarget, openFds, ownFds } from './helpers/fds.js';
@@ -121,20 +122,20 @@ function tcpPair(): [number, number] {
 }
 
 /** A UDP socket bound to an ephemeral port on `address`. */
-function udp(family: number, address: string): number {
+function udp(family: InetFamily, address: string): number {
   const fd = own(socket(family, SOCK_DGRAM));
   bind(fd, { family, address, port: 0 });
   return fd;
 }
 
 /** Two UDP sockets bound to ephemeral loopback ports. */
-function udpPair(family = AF_INET): [number, number] {
+function udpPair(family: InetFamily = AF_INET): [number, number] {
   const loopback = family === AF_INET ? '127.0.0.1' : '::1';
   return [udp(family, loopback), udp(family, loopback)];
 }
 
 /** A loopback port nothing listens on (bound once, then closed). */
-function closedPort(family: number): SockAddr {
+function closedPort(family: InetFamily): SockAddr {
   const fd = socket(family, SOCK_DGRAM);
   try {
     bind(fd, family === AF_INET ? { family, address: '127.0.0.1', port: 0 } : { family, address: '::1', port: 0 });

@@ -9,9 +9,7 @@
  * @packageDocumentation
  */
 import type { AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_UNIX } from './constants.generated.js';
-
-/** The numbers below N, as a union of literal types (`Below<3>` is `0 | 1 | 2`). */
-type Below<N extends number, Acc extends number[] = []> = Acc['length'] extends N ? Acc[number] : Below<N, [...Acc, Acc['length']]>;
+import type { Below } from './numbers.js';
 
 /** The address families sockfd converts field by field (AF_INET, AF_INET6, AF_UNIX, AF_PACKET, AF_NETLINK). */
 export type DecodedFamily = typeof AF_INET | typeof AF_INET6 | typeof AF_UNIX | typeof AF_PACKET | typeof AF_NETLINK;

@@ -78,6 +78,8 @@ import {
   socket,
   socketpair,
   type ControlMessage,
+  type ControlMessageInit,
+  type ControlMessageOf,
   type SockAddr,
 } from '../src/index.js';
 import type { InetFamily } from '../src/index.js';
@@ -146,12 +148,12 @@ function closedPort(family: InetFamily): SockAddr {
 }
 
 /** The items of `control` with this level and type. */
-function items(control: ControlMessage[], level: number, type: number): ControlMessage[] {
-  return control.filter((c) => c.level === level && c.type === type);
+function items<L extends number, T extends number>(control: ControlMessage[], level: L, type: T): ControlMessageOf<L, T>[] {
+  return control.filter((c): c is ControlMessageOf<L, T> => c.level === level && c.type === type);
 }
 
 /** The one item of `control` with this level and type. */
-function item(control: ControlMessage[], level: number, type: number): ControlMessage {
+function item<L extends number, T extends number>(control: ControlMessage[], level: L, type: T): ControlMessageOf<L, T> {
   const found = items(control, level, type);
   expect(found, `control items ${level}:${type} in ${JSON.stringify(control)}`).toHaveLength(1);
   return found[0]!;
@@ -159,7 +161,7 @@ function item(control: ControlMessage[], level: number, type: number): ControlMe
 
 /** Every fd received with SCM_RIGHTS in `control`, each registered to be closed. */
 function receivedFds(control: ControlMessage[]): number[] {
-  const fds = items(control, SOL_SOCKET, SCM_RIGHTS).flatMap((c) => c.fds ?? []);
+  const fds = items(control, SOL_SOCKET, SCM_RIGHTS).flatMap((c) => c.fds);
   fds.forEach(own);
   return fds;
 }
@@ -820,7 +822,7 @@ describe('unknown control messages', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('malformed input is refused before the call, and nothing is sent', () => {
-  const valid: ControlMessage = { level: SOL_SOCKET, type: SCM_CREDENTIALS, pid: process.pid, uid: process.getuid!(), gid: process.getgid!() };
+  const valid: ControlMessageInit = { level: SOL_SOCKET, type: SCM_CREDENTIALS, pid: process.pid, uid: process.getuid!(), gid: process.getgid!() };
   const cases: [string, () => unknown[]][] = [
     ['a null control item', () => [null]],
     ['a control item that is a number', () => [3]],
@@ -849,7 +851,7 @@ describe('malformed input is refused before the call, and nothing is sent', () =
   it.each(cases)('%s is a TypeError or RangeError', (_name, control) => {
     const [a, b] = pair(SOCK_DGRAM);
     setsockopt(b, SOL_SOCKET, SO_PASSCRED, 1);
-    const err = thrown(() => sendmsg(a, [Buffer.from('no')], { control: control() as ControlMessage[] }));
+    const err = thrown(() => sendmsg(a, [Buffer.from('no')], { control: control() as ControlMessageInit[] }));
     expect(err instanceof TypeError || err instanceof RangeError, `got ${String(err)}`).toBe(true);
     expect(err).not.toBeInstanceOf(SystemError);
     expectNothingWaiting(b);

@@ -86,7 +86,7 @@ export type {
   WritableName,
 } from './optiontypes.js';
 export { TCP_STATES, decodeTcpInfo } from './optcodecs.js';
-export type { Linger, Timeval, Ucred, IpMreqn, Ipv6Mreq, PacketMreq, TcpInfo } from './optcodecs.js';
+export type { Linger, Timeval, Ucred, IpMreqn, Ipv6Mreq, PacketMreq, TcpInfo, TcpStateName } from './optcodecs.js';
 export { if_nametoindex, if_indextoname, inet_pton, inet_ntop, htons, ntohs, htonl, ntohl } from './inet.js';
 export { watch, release } from './watcher.js';
 export type { FdWatch } from './watcher.js';

@@ -46,7 +46,7 @@ export interface TcpSocketInfo {
    * TIME_WAIT to a separate, fd-less mini-socket). `ss` writes the same states as ESTAB,
    * FIN-WAIT-1, ... and does not list 'CLOSE' sockets at all.
    */
-  stateName: string;
+  stateName: TcpInfo['stateName'];
   /**
    * Listening sockets only: connections completed by the kernel and waiting for `accept`
    * (`tcpi_unacked`; `ss` shows it as Recv-Q). The kernel queues up to `backlog + 1` of them; a

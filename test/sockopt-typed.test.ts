@@ -35,6 +35,7 @@ import {
   SO_DOMAIN,
   SO_ERROR,
   SO_LINGER,
+  SO_MAX_PACING_RATE,
   SO_PEERCRED,
   SO_PROTOCOL,
   SO_RCVTIMEO,
@@ -259,7 +260,7 @@ describe('TCP_INFO', () => {
         expect(ssField(ss, 'rcvmss')).toBe(b.rcvMss);
         expect(ssField(ss, 'advmss')).toBe(b.advmss);
         expect(ssField(ss, 'pmtu')).toBe(b.pmtu);
-        expect(ssField(ss, 'bytes_acked')).toBe(b.bytesAcked);
+        expect(BigInt(ssField(ss, 'bytes_acked')!)).toBe(b.bytesAcked);
         // ss prints rtt in ms with three decimals; TCP_INFO has microseconds.
         expect(Math.abs(ssField(ss, 'rtt')! * 1000 - b.rtt)).toBeLessThanOrEqual(1);
         expect(b.rtt).toBeGreaterThan(0);
@@ -268,6 +269,37 @@ describe('TCP_INFO', () => {
       if (Date.now() > deadline) throw new Error('TCP_INFO never held still around an ss snapshot');
       await new Promise((r) => setTimeout(r, 20));
     }
+  });
+});
+
+describe('TCP_INFO: the 64-bit fields are exact bigints', () => {
+  it('maxPacingRate of a socket without a pacing cap is 2^64 - 1 exactly, a bigint', () => {
+    const { client } = tcpPair();
+    const info = getsockopt(client, IPPROTO_TCP, TCP_INFO);
+    expect(info.maxPacingRate).toBe(2n ** 64n - 1n);
+    // A number cannot hold it: it would read 18446744073709552000, not the kernel's value.
+    expect(BigInt(Number(info.maxPacingRate))).not.toBe(info.maxPacingRate);
+  });
+
+  it('a cap set with SO_MAX_PACING_RATE reads back as maxPacingRate', () => {
+    const { client } = tcpPair();
+    setsockopt(client, SOL_SOCKET, SO_MAX_PACING_RATE, 1_000_000);
+    expect(getsockopt(client, IPPROTO_TCP, TCP_INFO).maxPacingRate).toBe(1_000_000n);
+  });
+
+  it('every 64-bit field is a bigint and every other field a number', () => {
+    const { client, server } = tcpPair();
+    send(client, Buffer.alloc(1000));
+    expect(waitReady(server, POLLIN)).toBe(true);
+    recv(server, Buffer.alloc(2000));
+    const info = getsockopt(client, IPPROTO_TCP, TCP_INFO);
+    const wide = ['pacingRate', 'maxPacingRate', 'bytesAcked', 'bytesReceived', 'deliveryRate', 'busyTime', 'rwndLimited', 'sndbufLimited', 'bytesSent', 'bytesRetrans'];
+    for (const [k, v] of Object.entries(info)) {
+      if (k === 'stateName') continue;
+      expect(typeof v, k).toBe(wide.includes(k) ? 'bigint' : 'number');
+    }
+    expect(wide.every((k) => k in info)).toBe(true);
+    expect(info.bytesSent).toBe(1000n);
   });
 });
 

@@ -74,17 +74,23 @@ function ofFamily<A extends SockAddr>(addr: A, family: number | undefined): A {
 
 /**
  * The socket's local address; corresponds to `getsockname(2)`.
- *
- * With `family`, the address is checked to be of that family (a TypeError `ERR_INVALID_ARG_VALUE`
- * otherwise) and typed as its variant: `getsockname(fd, AF_INET).port` needs no narrowing. This is an
- * argument rather than a type parameter so that the claim is checked at run time, not only asserted.
+ * @throws SystemError `getsockname`
+ * @example
+ * const a = getsockname(fd);
+ * if (a.family === AF_INET) console.log(a.port);
+ */
+export function getsockname(fd: number): SockAddr;
+/**
+ * The socket's local address, checked to be of `family` (a TypeError `ERR_INVALID_ARG_VALUE`
+ * otherwise) and typed as its variant: `getsockname(fd, AF_INET).port` needs no narrowing. The family
+ * is an argument rather than a type parameter so that the claim is checked at run time, not only
+ * asserted to the compiler.
  * @param family - the family the address must have, e.g. `AF_INET`.
  * @throws SystemError `getsockname`
  * @example
  * bind(fd, { family: AF_INET, address: '127.0.0.1', port: 0 });
  * const { port } = getsockname(fd, AF_INET); // the port the kernel chose
  */
-export function getsockname(fd: number): SockAddr;
 export function getsockname<F extends number>(fd: number, family: F): SockAddrOf<F>;
 export function getsockname(fd: number, family?: number): SockAddr {
   const expected = familyArg(family);
@@ -92,12 +98,16 @@ export function getsockname(fd: number, family?: number): SockAddr {
 }
 
 /**
- * The connected peer's address; corresponds to `getpeername(2)`. With `family`, checked and typed as
- * for {@link getsockname}.
- * @param family - the family the address must have, e.g. `AF_INET6`.
+ * The connected peer's address; corresponds to `getpeername(2)`.
  * @throws SystemError `getpeername` (ENOTCONN, ...)
  */
 export function getpeername(fd: number): SockAddr;
+/**
+ * The connected peer's address, checked and typed as its family's variant, as for
+ * {@link getsockname}'s `family`.
+ * @param family - the family the address must have, e.g. `AF_INET6`.
+ * @throws SystemError `getpeername` (ENOTCONN, ...)
+ */
 export function getpeername<F extends number>(fd: number, family: F): SockAddrOf<F>;
 export function getpeername(fd: number, family?: number): SockAddr {
   const expected = familyArg(family);

@@ -69,7 +69,11 @@ async function prepack(checkout) {
     const { buildPrebuild, prebuildTargets } = await import('./prebuild.mjs');
     for (const target of prebuildTargets()) {
       if (process.env.SOCKFD_PREBUILD === 'verify') verifyPrebuild(root, target);
-      else console.log(`prepack: built ${buildPrebuild(target)}`);
+      else {
+        buildPrebuild(target);
+        verifyPrebuild(root, target);
+        console.log(`prepack: built ${prebuildFile(root, target)}`);
+      }
     }
   }
   verifyPrebuild(root, 'linux-x64');

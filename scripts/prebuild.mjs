@@ -13,7 +13,6 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { prebuildFile, verifyPrebuild } from './lifecycle.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -49,7 +48,7 @@ function nodeDir() {
   return existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined;
 }
 
-/** Builds one target's prebuild into `out`/prebuilds (the checkout's by default). */
+/** Builds one target's prebuild into `out`/prebuilds (the checkout's by default); scripts/lifecycle.mjs checks it. */
 export function buildPrebuild(target, out = root) {
   const why = canBuild(target);
   if (why) throw new Error(`prebuild: cannot build ${why}`);
@@ -74,11 +73,14 @@ export function buildPrebuild(target, out = root) {
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
-  verifyPrebuild(out, target);
-  return prebuildFile(out, target);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { prebuildFile, verifyPrebuild } = await import('./lifecycle.mjs');
   const targets = process.argv.length > 2 ? process.argv.slice(2) : prebuildTargets();
-  for (const target of targets) console.log(`prebuild: ${buildPrebuild(target)}`);
+  for (const target of targets) {
+    buildPrebuild(target);
+    verifyPrebuild(root, target);
+    console.log(`prebuild: ${prebuildFile(root, target)}`);
+  }
 }

@@ -16,7 +16,8 @@ import { type FieldSpec, integerArg, invalidArgType, invalidArgValue, listArg, o
 import { check, checkAt, value } from './errors.js';
 import type { AnySockAddr, SockAddr } from './sockaddr.js';
 import { type MMsgBatch, batchRange, isBatch, recvBatch, sendBatch } from './batch.js';
-import { type ControlMessage, type ControlMessageInit, decodeControl, encodeControls } from './cmsg.js';
+import { decodeControl, encodeControls } from './cmsg.js';
+import type { ControlMessage, ControlMessageInit } from './cmsgtypes.js';
 
 export type {
   ControlMessage,
@@ -41,7 +42,7 @@ export type {
   Ipv6RecvErr,
   OtherControl,
   ExtendedError,
-} from './cmsg.js';
+} from './cmsgtypes.js';
 
 /** A SockAddr or its binary form, in an options object: the native layer checks its fields. @internal */
 export function addrField(v: unknown, name: string): AnySockAddr {

@@ -1,31 +1,8 @@
 // The constants object: every name in constants.txt that the system headers define, with the value
 // the headers give it. The list itself is generated (constants.inc), one #ifdef per name, so a
-// constant this system lacks is simply absent rather than a guessed number.
-// glibc's headers come first: linux/libc-compat.h then skips what they already declare.
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <net/if.h>
-#include <net/if_arp.h>
-#include <netinet/icmp6.h>
-#include <netinet/in.h>
-#include <netinet/ip.h>
-#include <netinet/tcp.h>
-#include <netinet/udp.h>
-#include <poll.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-
-#include <linux/filter.h>
-#include <linux/icmp.h>
-#include <linux/if_ether.h>
-#include <linux/if_packet.h>
-#include <linux/inet_diag.h>
-#include <linux/netlink.h>
-#include <linux/packet_diag.h>
-#include <linux/sock_diag.h>
-#include <linux/sockios.h>
-#include <linux/unix_diag.h>
+// constant this system lacks is simply absent rather than a guessed number. The headers are listed once,
+// in constant_headers.h.
+#include "constant_headers.h"
 
 #include "addon.h"
 

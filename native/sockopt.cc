@@ -14,15 +14,24 @@ namespace {
 
 // getsockopt(fd, level, name, out) -> bytes written | -errno; corresponds to getsockopt(2), with
 // `out` (an ArrayBufferView) as optval and its byte length as optlen.
+//
+// SO_GET_FILTER is the exception: the kernel counts its optlen in instructions (struct sock_filter,
+// 8 bytes), in and out, so it gets the number of whole instructions the view holds; given its byte
+// length it would write up to eight times the view. With room for none, the kernel only reports the
+// program's length and writes nothing.
 Napi::Value GetSockOpt(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   int level = ToInt32(info[1], "level");
   int name = ToInt32(info[2], "name");
   View view = ToView(info[3], "out");
-  socklen_t len = static_cast<socklen_t>(view.length);
+  const bool filter = level == SOL_SOCKET && name == SO_GET_FILTER;
+  const size_t unit = filter ? sizeof(struct sock_filter) : 1;
+  const socklen_t room = static_cast<socklen_t>(view.length / unit);
+  socklen_t len = room;
   if (getsockopt(fd, level, name, view.data, &len) < 0) return Result(info.Env(), -errno);
   // Some options report the length they would have needed; never claim more than was written.
-  return Result(info.Env(), static_cast<int>(len < view.length ? len : view.length));
+  const size_t written = static_cast<size_t>(len < room ? len : room) * unit;
+  return Result(info.Env(), static_cast<int>(written));
 }
 
 // setsockopt(fd, level, name, value) -> 0 | -errno; corresponds to setsockopt(2). `value` is an

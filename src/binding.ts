@@ -5,7 +5,8 @@
  * RangeError) are thrown by the native side itself, before any system call.
  *
  * The loader takes `SOCKFD_ADDON` (a path to a `.node` file, e.g. the cmake-js build) when set, and
- * otherwise asks node-gyp-build for a prebuild or a local build under the package root.
+ * otherwise asks node-gyp-build for a prebuild or a local build under the package root; code bundled
+ * out of the package (esbuild, webpack) loads `sockfd.node` from beside the bundle, or says what to do.
  * @internal
  * @packageDocumentation
  */
@@ -248,23 +249,45 @@ export interface NativeBinding {
   readonly netnsConstants: NetnsConstants;
 }
 
-/** @internal The directory holding sockfd's package.json, found from this file (src/ or dist/cjs/). */
-export function packageRoot(): string {
+/**
+ * @internal The directory holding sockfd's package.json, found from this file (src/ or dist/cjs/); undefined when
+ * this code is not inside sockfd's package, as when an application bundled it.
+ */
+export function packageRoot(): string | undefined {
   let dir = __dirname;
   for (;;) {
     const manifest = path.join(dir, 'package.json');
     if (fs.existsSync(manifest) && JSON.parse(fs.readFileSync(manifest, 'utf8')).name === 'sockfd') return dir;
     const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`sockfd: cannot find the package root above ${__dirname}`);
+    if (parent === dir) return undefined;
     dir = parent;
   }
 }
 
-/** Where the addon comes from: SOCKFD_ADDON, or node-gyp-build's choice (a prebuild or build/Release). */
+/** The addon's file name beside a bundle that has sockfd in it. */
+const BUNDLED_ADDON = 'sockfd.node';
+
+/**
+ * Where the addon comes from: SOCKFD_ADDON; node-gyp-build's choice (a prebuild or build/Release) in
+ * sockfd's package; or, for code bundled out of the package, `sockfd.node` beside the bundle.
+ */
 function locate(): string {
   const explicit = process.env.SOCKFD_ADDON;
   if (explicit) return path.resolve(explicit);
   const root = packageRoot();
+  if (root === undefined) {
+    const beside = path.join(__dirname, BUNDLED_ADDON);
+    if (fs.existsSync(beside)) return beside;
+    throw new Error(
+      `sockfd: cannot find the native addon: this copy of sockfd's JavaScript is not inside sockfd's package` +
+        ` (no package.json of sockfd above ${__dirname}), as when an application is bundled.\n` +
+        `  fix: keep sockfd out of the bundle and install it beside it (esbuild --external:sockfd;` +
+        ` webpack externals: { sockfd: 'commonjs sockfd' }),\n` +
+        `       or copy the addon to ${beside}` +
+        ` (node_modules/sockfd/prebuilds/${process.platform}-${process.arch}/sockfd.glibc.node, or build/Release/sockfd.node),\n` +
+        `       or set SOCKFD_ADDON to the path of a sockfd.node.`,
+    );
+  }
   try {
     return (require('node-gyp-build') as { resolve(dir: string): string }).resolve(root);
   } catch (err) {

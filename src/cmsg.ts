@@ -2,7 +2,7 @@
  * Control messages (ancillary data) as typed objects, in both directions: the codecs of the items
  * sockfd knows (SCM_RIGHTS, SCM_CREDENTIALS, IP_PKTINFO, IPV6_PKTINFO, IP_TTL, IP_TOS, IPV6_HOPLIMIT,
  * IPV6_TCLASS, the SCM_TIMESTAMP family, IP_RECVERR/IPV6_RECVERR), used by sendmsg/recvmsg in both
- * entry points.
+ * entry points. Their types are in src/cmsgtypes.ts.
  *
  * Received items are built as object literals (own data properties, never assignments), so a setter a
  * program put on Object.prototype or Array.prototype cannot drop a field, and the fds of SCM_RIGHTS
@@ -35,52 +35,7 @@ import {
 import { integerArg, invalidArgType, invalidArgValue, listArg, outOfRange } from './argerrors.js';
 import { inet_ntop, inet_pton } from './inet.js';
 import { own } from './own.js';
-import type { SockAddr } from './sockaddr.js';
-
-/** Any control message: known ones carry decoded fields, all carry `level` and `type`. */
-export interface ControlMessage {
-  level: number;
-  type: number;
-  /** The raw bytes: always present on received items; on items to send, used when no fields are. */
-  data?: Uint8Array;
-  /** SCM_RIGHTS: the fds passed (received ones are close-on-exec, and yours to close). */
-  fds?: number[];
-  /** SCM_CREDENTIALS (`struct ucred`). */
-  pid?: number;
-  uid?: number;
-  gid?: number;
-  /** IP_PKTINFO / IPV6_PKTINFO: the interface index. */
-  ifindex?: number;
-  /** IP_PKTINFO / IPV6_PKTINFO: the destination address of a received datagram, or the source to use when sending. */
-  addr?: string;
-  /** IP_PKTINFO: the local address the route chose (`ipi_spec_dst`). */
-  specDst?: string;
-  /** IP_TTL, IPV6_HOPLIMIT, IP_TOS, IPV6_TCLASS: the value. */
-  value?: number;
-  /** SCM_TIMESTAMP (µs in `nsec` × 1000), SCM_TIMESTAMPNS: seconds and nanoseconds. */
-  sec?: number;
-  nsec?: number;
-  /** SCM_TIMESTAMPING: the software, (legacy) and hardware timestamps, each `{ sec, nsec }`. */
-  timestamps?: { sec: number; nsec: number }[];
-  /** IP_RECVERR / IPV6_RECVERR: the decoded `struct sock_extended_err`. */
-  error?: ExtendedError;
-}
-
-/** `struct sock_extended_err` and its offender address (IP_RECVERR / IPV6_RECVERR with MSG_ERRQUEUE). */
-export interface ExtendedError {
-  /** The error number (positive, as in C): ECONNREFUSED for a port unreachable, EMSGSIZE, ... */
-  errno: number;
-  /** SO_EE_ORIGIN_*: 0 none, 1 local, 2 ICMP, 3 ICMPv6, 4 TXSTATUS, 5 ZEROCOPY, 6 TXTIME. */
-  origin: number;
-  /** The ICMP type, for ICMP origins. */
-  type: number;
-  /** The ICMP code, for ICMP origins. */
-  code: number;
-  info: number;
-  data: number;
-  /** The address of the node that reported the error (SO_EE_OFFENDER), or null. */
-  offender: SockAddr | null;
-}
+import type { ControlMessage } from './cmsgtypes.js';
 
 /** A control message as the native layer takes and gives it. @internal */
 export interface RawControl {
@@ -113,7 +68,7 @@ interface Codec {
   fields?: readonly string[];
   encode?(item: Fields, at: string): Buffer;
   /** The decoded fields of a received item, as a new object. */
-  decode(data: Buffer): Partial<ControlMessage>;
+  decode(data: Buffer): Record<string, unknown>;
 }
 
 function intCodec(): Codec {
@@ -290,7 +245,8 @@ export function decodeControl(raw: readonly { level: number; type: number; data:
         const codec = codecs.get(key(item.level, item.type));
         return !(codec && item.data.length < codec.min && flags & MSG_CTRUNC);
       })
-      .map((item) => ({ level: item.level, type: item.type, data: item.data, ...codecs.get(key(item.level, item.type))?.decode(item.data) }));
+      // Each codec's fields are its variant's (the kernel delivers complete items), so the item is that variant.
+      .map((item) => ({ level: item.level, type: item.type, data: item.data, ...codecs.get(key(item.level, item.type))?.decode(item.data) }) as ControlMessage);
   } catch (err) {
     closeReceivedFds(raw);
     throw err;

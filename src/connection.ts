@@ -4,8 +4,10 @@
  */
 import { native } from './binding.js';
 import { SOMAXCONN } from './constants.generated.js';
-import { check, checkAt, value } from './errors.js';
-import type { AnySockAddr, SockAddr } from './sockaddr.js';
+import { constantName } from './constants.js';
+import { check, checkAt, invalidArgValue, value } from './errors.js';
+import { integerArg } from './argerrors.js';
+import type { AnySockAddr, SockAddr, SockAddrOf } from './sockaddr.js';
 
 /**
  * Gives a socket its local address; corresponds to `bind(2)`.
@@ -56,18 +58,58 @@ export function connect(fd: number, addr: AnySockAddr): void {
   checkAt(native.connect(fd, addr), 'connect');
 }
 
+/** The family a caller expects, checked before the system call: an integer from 0 to 65535 (`sa_family_t`). */
+function familyArg(family: unknown): number | undefined {
+  return family === undefined ? undefined : integerArg(family, 'family', 0, 0xffff);
+}
+
+/** The address a call returned, when it is of the family the caller said it would be. */
+function ofFamily<A extends SockAddr>(addr: A, family: number | undefined): A {
+  if (family !== undefined && addr.family !== family) {
+    const name = constantName(addr.family, 'AF_') ?? 'family';
+    throw invalidArgValue('family', `must be the family of the socket's address, which is ${name} (${addr.family})`, family);
+  }
+  return addr;
+}
+
 /**
  * The socket's local address; corresponds to `getsockname(2)`.
  * @throws SystemError `getsockname`
+ * @example
+ * const a = getsockname(fd);
+ * if (a.family === AF_INET) console.log(a.port);
  */
-export function getsockname(fd: number): SockAddr {
-  return value(native.getsockname(fd), 'getsockname');
+export function getsockname(fd: number): SockAddr;
+/**
+ * The socket's local address, checked to be of `family` (a TypeError `ERR_INVALID_ARG_VALUE`
+ * otherwise) and typed as its variant: `getsockname(fd, AF_INET).port` needs no narrowing. The family
+ * is an argument rather than a type parameter so that the claim is checked at run time, not only
+ * asserted to the compiler.
+ * @param family - the family the address must have, e.g. `AF_INET`.
+ * @throws SystemError `getsockname`
+ * @example
+ * bind(fd, { family: AF_INET, address: '127.0.0.1', port: 0 });
+ * const { port } = getsockname(fd, AF_INET); // the port the kernel chose
+ */
+export function getsockname<F extends number>(fd: number, family: F): SockAddrOf<F>;
+export function getsockname(fd: number, family?: number): SockAddr {
+  const expected = familyArg(family);
+  return ofFamily(value(native.getsockname(fd), 'getsockname'), expected);
 }
 
 /**
  * The connected peer's address; corresponds to `getpeername(2)`.
  * @throws SystemError `getpeername` (ENOTCONN, ...)
  */
-export function getpeername(fd: number): SockAddr {
-  return value(native.getpeername(fd), 'getpeername');
+export function getpeername(fd: number): SockAddr;
+/**
+ * The connected peer's address, checked and typed as its family's variant, as for
+ * {@link getsockname}'s `family`.
+ * @param family - the family the address must have, e.g. `AF_INET6`.
+ * @throws SystemError `getpeername` (ENOTCONN, ...)
+ */
+export function getpeername<F extends number>(fd: number, family: F): SockAddrOf<F>;
+export function getpeername(fd: number, family?: number): SockAddr {
+  const expected = familyArg(family);
+  return ofFamily(value(native.getpeername(fd), 'getpeername'), expected);
 }

@@ -8,6 +8,7 @@
 import * as util from 'node:util';
 import { invalidArgType, outOfRange } from './argerrors.js';
 import { native } from './binding.js';
+import type { ErrnoName } from './constants.generated.js';
 import type { AnySockAddr, SockAddr } from './sockaddr.js';
 import { own } from './own.js';
 
@@ -32,14 +33,16 @@ function errnoArg(errno: unknown): number {
 
 /**
  * The name Node gives an errno (what `util.getSystemErrorName` returns, e.g. `ENOTSUP` for 95), or
- * the C name where Node has none (`EINPROGRESS`).
+ * the C name where Node has none (`EINPROGRESS`), or `E<number>` where neither has one.
  * @param errno - a positive errno value or Node's negative form.
  */
-export function errnoName(errno: number): string {
+export function errnoName(errno: number): ErrnoName {
   const n = Math.abs(errnoArg(errno));
   const name = util.getSystemErrorName(-n);
-  if (!name.startsWith('Unknown system error')) return name;
-  return cNames.get(n) ?? `E${n}`;
+  // ErrnoName lists every name these two sources give (scripts/gen-constants.mjs, checked by
+  // test/constants.test.ts for every errno up to 4095).
+  if (!name.startsWith('Unknown system error')) return name as ErrnoName;
+  return (cNames.get(n) as ErrnoName | undefined) ?? `E${n}`;
 }
 
 /**
@@ -47,8 +50,11 @@ export function errnoName(errno: number): string {
  * its `name` is `'Error'`, as for Node's own, so the two print alike.
  */
 export class SystemError extends Error {
-  /** The errno's name, e.g. `'ECONNREFUSED'`. */
-  declare code: string;
+  /**
+   * The errno's name, e.g. `'ECONNREFUSED'`: one of {@link ErrnoName}, so a comparison with a
+   * misspelt name (`e.code === 'ECONNREFUZED'`) does not compile. A string at run time.
+   */
+  declare code: ErrnoName;
   /** The negative errno, as in Node's errors (e.g. -111). */
   declare errno: number;
   /** The system call that failed, e.g. `'connect'`. */

@@ -138,7 +138,7 @@ function takeFromSockfd(fd: number, helper: string): void {
 export function nativeBacklog(fd: number, domain: number): number {
   if (domain === AF_INET || domain === AF_INET6) {
     // For a listener, tcp_get_info() reports the backlog (sk_max_ack_backlog) in tcpi_sacked.
-    return getsockopt<TcpInfo>(fd, IPPROTO_TCP, TCP_INFO).sacked;
+    return getsockopt(fd, IPPROTO_TCP, TCP_INFO).sacked;
   }
   return unixBacklog(fd);
 }
@@ -222,7 +222,7 @@ export function toNetServer<S extends net.Server = net.Server>(fd: number, optio
     throw outOfRange('options.backlog', 'an integer >= 0 and <= 2147483647', backlog);
   }
   const kind = socketKind(fd, 'toNetServer');
-  if (kind.type !== SOCK_STREAM || ![AF_INET, AF_INET6, AF_UNIX].includes(kind.domain)) {
+  if (kind.type !== SOCK_STREAM || !([AF_INET, AF_INET6, AF_UNIX] as number[]).includes(kind.domain)) {
     const hint = kind.type === SOCK_DGRAM ? ' (use toDgram for a datagram socket)' : '';
     throw fdTypeError('toNetServer', `fd ${fd} is ${describeKind(kind)}; it needs a listening SOCK_STREAM socket of AF_INET, AF_INET6 or AF_UNIX${hint}`);
   }
@@ -260,7 +260,7 @@ export function toNetSocket(fd: number, options: ToNetSocketOptions = {}): net.S
   if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options);
   if ('fd' in options || 'handle' in options) throw invalidArgValue('options', "must not contain 'fd' or 'handle' (the fd is the first argument)", options);
   const kind = socketKind(fd, 'toNetSocket');
-  if (kind.type !== SOCK_STREAM || ![AF_INET, AF_INET6, AF_UNIX].includes(kind.domain)) {
+  if (kind.type !== SOCK_STREAM || !([AF_INET, AF_INET6, AF_UNIX] as number[]).includes(kind.domain)) {
     const hint = kind.type === SOCK_DGRAM ? ' (use toDgram for a datagram socket)' : '';
     throw fdTypeError('toNetSocket', `fd ${fd} is ${describeKind(kind)}; it needs a connected SOCK_STREAM socket of AF_INET, AF_INET6 or AF_UNIX${hint}`);
   }

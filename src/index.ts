@@ -18,6 +18,10 @@ export type {
   SockAddrLl,
   SockAddrNl,
   SockAddrOther,
+  SockAddrOf,
+  DecodedFamily,
+  InetFamily,
+  OtherFamily,
   BinarySockAddr,
   AnySockAddr,
 } from './sockaddr.js';
@@ -32,6 +36,26 @@ export { sendmsg, recvmsg, sendmmsg, recvmmsg, recvmmsgInto } from './msg.js';
 export { MMsgBatch, MMSG_BATCH_MAX } from './batch.js';
 export type {
   ControlMessage,
+  ControlMessageInit,
+  ControlMessageOf,
+  ReceivedControl,
+  ScmRights,
+  ScmCredentials,
+  ScmTimestamp,
+  ScmTimestampNs,
+  ScmTimestamping,
+  Timestamp,
+  IpPktinfo,
+  Ipv6Pktinfo,
+  IntControl,
+  IpTtl,
+  IpTos,
+  Ipv6HopLimit,
+  Ipv6Tclass,
+  RecvErrControl,
+  IpRecvErr,
+  Ipv6RecvErr,
+  OtherControl,
   ExtendedError,
   SendMsgOptions,
   RecvMsgOptions,
@@ -44,8 +68,25 @@ export type {
 export type { MMsgBatchOptions } from './batch.js';
 export { getsockopt, setsockopt, packBpf } from './sockopt.js';
 export type { BpfInstruction, SockOptValue } from './sockopt.js';
+export type {
+  SocketOptionTypes,
+  OptionType,
+  IntOption,
+  ReadOnlyIntOption,
+  WriteOnlyIntOption,
+  StructOption,
+  BytesOption,
+  ReadOnlyBytesOption,
+  IpMulticastIf,
+  SockOptGet,
+  SockOptSet,
+  AnySockOptGet,
+  AnySockOptSet,
+  ReadableName,
+  WritableName,
+} from './optiontypes.js';
 export { TCP_STATES, decodeTcpInfo } from './optcodecs.js';
-export type { Linger, Timeval, Ucred, IpMreqn, Ipv6Mreq, PacketMreq, TcpInfo } from './optcodecs.js';
+export type { Linger, Timeval, Ucred, IpMreqn, Ipv6Mreq, PacketMreq, TcpInfo, TcpStateName } from './optcodecs.js';
 export { if_nametoindex, if_indextoname, inet_pton, inet_ntop, htons, ntohs, htonl, ntohl } from './inet.js';
 export { watch, release } from './watcher.js';
 export type { FdWatch } from './watcher.js';

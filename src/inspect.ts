@@ -53,7 +53,7 @@ export interface TcpSocketInfo {
    * TIME_WAIT to a separate, fd-less mini-socket). `ss` writes the same states as ESTAB,
    * FIN-WAIT-1, ... and does not list 'CLOSE' sockets at all.
    */
-  stateName: string;
+  stateName: TcpInfo['stateName'];
   /**
    * Listening sockets only: connections completed by the kernel and waiting for `accept`
    * (`tcpi_unacked`; `ss` shows it as Recv-Q). The kernel queues up to `backlog + 1` of them; a
@@ -272,12 +272,12 @@ export function inspect(fd: number): SocketInfo {
   const listening = getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN) !== 0;
   let tcp: TcpSocketInfo | undefined;
   if ((family === AF_INET || family === AF_INET6) && type === SOCK_STREAM && protocol === IPPROTO_TCP) {
-    const tcpInfo = getsockopt<TcpInfo>(fd, IPPROTO_TCP, TCP_INFO);
+    const tcpInfo = getsockopt(fd, IPPROTO_TCP, TCP_INFO);
     const base = {
       state: tcpInfo.state,
       stateName: tcpInfo.stateName,
       info: tcpInfo,
-      congestion: getsockopt<string>(fd, IPPROTO_TCP, TCP_CONGESTION),
+      congestion: getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION),
     };
     if (tcpInfo.state === TCP_LISTEN) {
       const v6only = family === AF_INET6 && getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY) !== 0;

@@ -16,9 +16,33 @@ import { type FieldSpec, integerArg, invalidArgType, invalidArgValue, listArg, o
 import { check, checkAt, value } from './errors.js';
 import type { AnySockAddr, SockAddr } from './sockaddr.js';
 import { type MMsgBatch, batchRange, isBatch, recvBatch, sendBatch } from './batch.js';
-import { type ControlMessage, decodeControl, encodeControls } from './cmsg.js';
+import { decodeControl, encodeControls } from './cmsg.js';
+import type { ControlMessage, ControlMessageInit } from './cmsgtypes.js';
 
-export type { ControlMessage, ExtendedError } from './cmsg.js';
+export type {
+  ControlMessage,
+  ControlMessageInit,
+  ControlMessageOf,
+  ReceivedControl,
+  ScmRights,
+  ScmCredentials,
+  ScmTimestamp,
+  ScmTimestampNs,
+  ScmTimestamping,
+  Timestamp,
+  IpPktinfo,
+  Ipv6Pktinfo,
+  IntControl,
+  IpTtl,
+  IpTos,
+  Ipv6HopLimit,
+  Ipv6Tclass,
+  RecvErrControl,
+  IpRecvErr,
+  Ipv6RecvErr,
+  OtherControl,
+  ExtendedError,
+} from './cmsgtypes.js';
 
 /** A SockAddr or its binary form, in an options object: the native layer checks its fields. @internal */
 export function addrField(v: unknown, name: string): AnySockAddr {
@@ -43,8 +67,8 @@ export const RECVMSG_FIELDS = { controlLength: 'number', flags: 'number' } as co
 
 /** Options of `sendmsg`. */
 export interface SendMsgOptions {
-  /** Ancillary data to send. */
-  control?: readonly ControlMessage[];
+  /** Ancillary data to send: items sockfd encodes from fields, or any item as raw bytes. */
+  control?: readonly ControlMessageInit[];
   /** MSG_* flags (MSG_NOSIGNAL is always added). */
   flags?: number;
   /** The destination, for an unconnected datagram socket. */
@@ -95,7 +119,8 @@ export interface RecvMsgOptions {
  * @throws SystemError `recvmsg`
  * @example
  * const r = recvmsg(b, [Buffer.alloc(64)], { controlLength: 64 });
- * const [passed] = r.control.find((c) => c.type === SCM_RIGHTS)!.fds!;
+ * const rights = r.control.find((c) => c.level === SOL_SOCKET && c.type === SCM_RIGHTS);
+ * const [passed] = rights?.fds ?? [];
  */
 export function recvmsg(fd: number, buffers: readonly ArrayBufferView[], options?: RecvMsgOptions): RecvMsgResult {
   const o = optionsArg(options, 'options', RECVMSG_FIELDS);

@@ -44,6 +44,11 @@ export interface Linger {
 
 /** `struct timeval` (SO_RCVTIMEO, SO_SNDTIMEO). A plain number sets milliseconds. */
 export interface Timeval {
+  /**
+   * Seconds. setsockopt takes up to 2^53 - 1 (`Number.MAX_SAFE_INTEGER`), and the kernel gives back
+   * what it was given, so what getsockopt reads is exact; only a larger value set as raw bytes would
+   * read rounded (read such a value as bytes: `getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, 16)`).
+   */
   sec: number;
   usec: number;
 }
@@ -82,7 +87,7 @@ export interface PacketMreq {
   address?: Uint8Array;
 }
 
-/** TCP states (`tcpi_state`), by their kernel names. */
+/** TCP states (`tcpi_state`), by their kernel names: `TCP_STATES[1]` is 'ESTABLISHED' (0 is no state). */
 export const TCP_STATES = [
   '',
   'ESTABLISHED',
@@ -99,15 +104,26 @@ export const TCP_STATES = [
   'NEW_SYN_RECV',
 ] as const;
 
+/** The name of a TCP state (`tcpi_state`), as the kernel names it: 'ESTABLISHED', 'LISTEN', ... */
+export type TcpStateName = Exclude<(typeof TCP_STATES)[number], ''>;
+
 /**
  * `struct tcp_info` (TCP_INFO), decoded: every field the kernel filled, with the `tcpi_` prefix dropped
  * and names in camelCase. Times are in microseconds unless named otherwise (`last*` in ms).
  * For a listening socket, `unacked` is the accept queue's length and `sacked` its backlog.
+ *
+ * The kernel's 64-bit counters and rates (`pacingRate`, `maxPacingRate`, `bytesAcked`, `bytesReceived`,
+ * `deliveryRate`, `busyTime`, `rwndLimited`, `sndbufLimited`, `bytesSent`, `bytesRetrans`) are
+ * `bigint`s: they can exceed 2^53 (an unlimited `maxPacingRate` is 2^64 - 1), which a number cannot
+ * hold exactly. Every other field is 8 or 32 bits and a number.
  */
 export interface TcpInfo {
   state: number;
-  /** `state` as the kernel names it: 'ESTABLISHED', 'LISTEN', 'CLOSE_WAIT', ... */
-  stateName: string;
+  /**
+   * `state` as the kernel names it: 'ESTABLISHED', 'LISTEN', 'CLOSE_WAIT', ... (a state number the
+   * table does not know reads as its digits, and 0 as ''; Linux reports neither).
+   */
+  stateName: TcpStateName | '' | `${number}`;
   caState: number;
   retransmits: number;
   probes: number;
@@ -143,24 +159,24 @@ export interface TcpInfo {
   rcvRtt?: number;
   rcvSpace?: number;
   totalRetrans?: number;
-  pacingRate?: number;
-  maxPacingRate?: number;
-  bytesAcked?: number;
-  bytesReceived?: number;
+  pacingRate?: bigint;
+  maxPacingRate?: bigint;
+  bytesAcked?: bigint;
+  bytesReceived?: bigint;
   segsOut?: number;
   segsIn?: number;
   notsentBytes?: number;
   minRtt?: number;
   dataSegsIn?: number;
   dataSegsOut?: number;
-  deliveryRate?: number;
-  busyTime?: number;
-  rwndLimited?: number;
-  sndbufLimited?: number;
+  deliveryRate?: bigint;
+  busyTime?: bigint;
+  rwndLimited?: bigint;
+  sndbufLimited?: bigint;
   delivered?: number;
   deliveredCe?: number;
-  bytesSent?: number;
-  bytesRetrans?: number;
+  bytesSent?: bigint;
+  bytesRetrans?: bigint;
   dsackDups?: number;
   reordSeen?: number;
   rcvOoopack?: number;
@@ -170,7 +186,7 @@ export interface TcpInfo {
 const le = os.endianness() === 'LE';
 const rd32 = (b: Buffer, o: number): number => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
 const rdi32 = (b: Buffer, o: number): number => (le ? b.readInt32LE(o) : b.readInt32BE(o));
-const rd64 = (b: Buffer, o: number): number => Number(le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o));
+const rd64 = (b: Buffer, o: number): bigint => (le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o));
 const rdi64 = (b: Buffer, o: number): number => Number(le ? b.readBigInt64LE(o) : b.readBigInt64BE(o));
 
 function int(v: unknown, name: string, min: number, max: number): number {
@@ -229,7 +245,7 @@ export function decodeTcpInfo(b: Buffer): TcpInfo {
   );
   return {
     state: b[0]!,
-    stateName: TCP_STATES[b[0]!] ?? String(b[0]),
+    stateName: TCP_STATES[b[0]!] ?? (String(b[0]) as `${number}`),
     caState: b[1]!,
     retransmits: b[2]!,
     probes: b[3]!,

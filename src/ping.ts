@@ -67,7 +67,7 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
-async function resolveHost(host: string): Promise<{ address: string; family: number }> {
+async function resolveHost(host: string): Promise<{ address: string; family: typeof AF_INET | typeof AF_INET6 }> {
   const v = isIP(host);
   if (v) return { address: host, family: v === 6 ? AF_INET6 : AF_INET };
   const r = await dns.lookup(host);
@@ -125,7 +125,7 @@ export async function ping(options: PingOptions, print: (line: string) => void, 
   // On a datagram socket the kernel writes the socket's "port" as the identifier and delivers only
   // the replies to it, so the identifier is neither chosen nor checked there.
   const identifier = raw ? process.pid & 0xffff : 0;
-  const target: SockAddr = v6 ? { family, address, port: 0 } : { family, address, port: 0 };
+  const target: SockAddr = { family, address, port: 0 };
   const sentAt = new Map<number, bigint>();
   const stats: PingStats = { transmitted: 0, received: 0, rtts: [], time: 0 };
   const started = process.hrtime.bigint();

@@ -21,8 +21,10 @@ async function writeLoop(bytes: Uint8Array, options: WaitOptions | undefined, ca
   const deadline = timeout === undefined ? undefined : performance.now() + timeout;
   let written = 0;
   do {
-    const wait: WaitOptions = { signal };
-    if (deadline !== undefined) wait.timeout = Math.max(0, Math.ceil(deadline - performance.now()));
+    const wait: WaitOptions = {
+      ...(signal !== undefined ? { signal } : {}),
+      ...(deadline !== undefined ? { timeout: Math.max(0, Math.ceil(deadline - performance.now())) } : {}),
+    };
     try {
       written += await call(bytes.subarray(written), wait);
     } catch (err) {

@@ -9,6 +9,7 @@ import { native } from './binding.js';
 import { SOL_SOCKET, SO_ATTACH_FILTER, SO_ATTACH_REUSEPORT_CBPF } from './constants.generated.js';
 import { check, invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 import { optCodec } from './optcodecs.js';
+import type { AnySockOptSet, ReadableName, SockOptGet, SockOptSet, WritableName } from './optiontypes.js';
 
 // One scratch int per environment for integer options: no allocation per call.
 const scratch = new Int32Array(1);
@@ -20,8 +21,10 @@ const scratchBytes = new Uint8Array(scratch.buffer);
  * - `getsockopt(fd, level, name)` returns the option's value: a number for a C `int` option
  *   (boolean options give 0 or 1), or an object for the structured options sockfd knows (see the
  *   README's table: SO_LINGER → `{ onoff, linger }`, SO_RCVTIMEO → `{ sec, usec }`, SO_PEERCRED →
- *   `{ pid, uid, gid }`, TCP_INFO → `TcpInfo`, SO_BINDTODEVICE → an interface name, ...). Name the
- *   type you expect: `getsockopt<TcpInfo>(fd, IPPROTO_TCP, TCP_INFO)`.
+ *   `{ pid, uid, gid }`, TCP_INFO → `TcpInfo`, SO_BINDTODEVICE → an interface name, ...). The type
+ *   follows from the level and name ({@link SocketOptionTypes}): `getsockopt(fd, IPPROTO_TCP,
+ *   TCP_INFO).stateName` needs no annotation, and an option with no value to decode (SO_COOKIE, an
+ *   option that can only be set) does not compile in this form.
  * - `getsockopt(fd, level, name, buflen)` reads up to `buflen` raw bytes and returns them as a Buffer
  *   of the length the kernel reported.
  * - `getsockopt(fd, level, name, out)` reads into `out` (any ArrayBufferView) and returns the number
@@ -29,9 +32,10 @@ const scratchBytes = new Uint8Array(scratch.buffer);
  * @throws SystemError `getsockopt` (ENOPROTOOPT for an unknown option, ...)
  * @example
  * getsockopt(fd, SOL_SOCKET, SO_TYPE) === SOCK_STREAM;
- * getsockopt<TcpInfo>(fd, IPPROTO_TCP, TCP_INFO).stateName; // 'ESTABLISHED'
+ * getsockopt(fd, IPPROTO_TCP, TCP_INFO).stateName; // 'ESTABLISHED'
+ * getsockopt(fd, SOL_SOCKET, SO_COOKIE, 8).readBigUInt64LE(); // an option read as bytes
  */
-export function getsockopt<T = number>(fd: number, level: number, name: number): T;
+export function getsockopt<L extends number, N extends number>(fd: number, level: L, name: ReadableName<L, N>): SockOptGet<L, N>;
 export function getsockopt(fd: number, level: number, name: number, buflen: number): Buffer;
 export function getsockopt(fd: number, level: number, name: number, out: ArrayBufferView): number;
 export function getsockopt(fd: number, level: number, name: number, out?: number | ArrayBufferView): unknown {
@@ -66,8 +70,8 @@ export interface BpfInstruction {
   k: number;
 }
 
-/** The values `setsockopt` understands; see there. */
-export type SockOptValue = number | boolean | ArrayBufferView | string | readonly BpfInstruction[] | object;
+/** The values `setsockopt` understands for some option; {@link SockOptSet} gives those of one option. */
+export type SockOptValue = AnySockOptSet;
 
 const BPF_MAXINSNS = 4096;
 const littleEndian = os.endianness() === 'LE';
@@ -114,13 +118,17 @@ export function packBpf(program: readonly BpfInstruction[]): Buffer {
  *   - an array of {@link BpfInstruction}: a classic BPF program for SO_ATTACH_FILTER or
  *     SO_ATTACH_REUSEPORT_CBPF (detach with `setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, 0)`);
  *   - an ArrayBufferView: raw bytes, for any option.
+ *
+ *   The value's type follows from the level and name ({@link SocketOptionTypes}): a value of the wrong
+ *   shape, or any value for an option that can only be read, does not compile.
  * @throws SystemError `setsockopt`; TypeError/RangeError for a value of the wrong shape.
  * @example
  * setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, true);
  * setsockopt(fd, SOL_SOCKET, SO_LINGER, { onoff: 1, linger: 0 }); // close() resets the connection
  * setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, [{ code: 0x06, jt: 0, jf: 0, k: 0 }]); // drop everything
  */
-export function setsockopt(fd: number, level: number, name: number, value: SockOptValue): void {
+export function setsockopt<L extends number, N extends number>(fd: number, level: L, name: WritableName<L, N>, value: SockOptSet<L, N>): void;
+export function setsockopt(fd: number, level: number, name: number, value: unknown): void {
   if (Array.isArray(value)) {
     if (level !== SOL_SOCKET || (name !== SO_ATTACH_FILTER && name !== SO_ATTACH_REUSEPORT_CBPF)) {
       throw invalidArgValue('value', 'may be an array of BPF instructions only for SO_ATTACH_FILTER and SO_ATTACH_REUSEPORT_CBPF', value);

@@ -126,7 +126,7 @@ export function tcpInfoTokens(e: SocketEntry): string[] {
   if (!t) return [];
   const i = t.info;
   const out: string[] = [];
-  const has = (bit: number): boolean => bit !== undefined && (i.options & bit) !== 0;
+  const has = (bit: number | undefined): boolean => bit !== undefined && (i.options & bit) !== 0;
   if (has(TCPI_OPT_TIMESTAMPS)) out.push('ts');
   if (has(TCPI_OPT_USEC_TS)) out.push('usec_ts');
   if (has(TCPI_OPT_SACK)) out.push('sack');
@@ -173,20 +173,22 @@ export function tcpInfoTokens(e: SocketEntry): string[] {
   if (i.lastDataSent) out.push(`lastsnd:${i.lastDataSent}`);
   if (i.lastDataRecv) out.push(`lastrcv:${i.lastDataRecv}`);
   if (i.lastAckRecv) out.push(`lastack:${i.lastAckRecv}`);
-  const unlimited = 2 ** 64 - 1;
+  // The u64 fields are bigints (exact); what ss prints of them is a float figure, as here.
+  const unlimited = 2n ** 64n - 1n;
   if (i.pacingRate && i.pacingRate !== unlimited) {
-    let s = bps(i.pacingRate * 8);
-    if (i.maxPacingRate && i.maxPacingRate !== unlimited) s += `/${bps(i.maxPacingRate * 8)}`;
+    let s = bps(Number(i.pacingRate) * 8);
+    if (i.maxPacingRate && i.maxPacingRate !== unlimited) s += `/${bps(Number(i.maxPacingRate) * 8)}`;
     out.push('pacing_rate', s);
   }
-  if (i.deliveryRate) out.push('delivery_rate', bps(i.deliveryRate * 8));
+  if (i.deliveryRate) out.push('delivery_rate', bps(Number(i.deliveryRate) * 8));
   if (i.delivered) out.push(`delivered:${i.delivered}`);
   if (i.deliveredCe) out.push(`delivered_ce:${i.deliveredCe}`);
   if (i.deliveryRateAppLimited) out.push('app_limited');
   if (i.busyTime) {
-    out.push(`busy:${Math.floor(i.busyTime / 1000)}ms`);
-    if (i.rwndLimited) out.push(`rwnd_limited:${Math.floor(i.rwndLimited / 1000)}ms(${((100 * i.rwndLimited) / i.busyTime).toFixed(1)}%)`);
-    if (i.sndbufLimited) out.push(`sndbuf_limited:${Math.floor(i.sndbufLimited / 1000)}ms(${((100 * i.sndbufLimited) / i.busyTime).toFixed(1)}%)`);
+    const busy = Number(i.busyTime);
+    out.push(`busy:${i.busyTime / 1000n}ms`);
+    if (i.rwndLimited) out.push(`rwnd_limited:${i.rwndLimited / 1000n}ms(${((100 * Number(i.rwndLimited)) / busy).toFixed(1)}%)`);
+    if (i.sndbufLimited) out.push(`sndbuf_limited:${i.sndbufLimited / 1000n}ms(${((100 * Number(i.sndbufLimited)) / busy).toFixed(1)}%)`);
   }
   if (i.unacked) out.push(`unacked:${i.unacked}`);
   if (i.retrans || i.totalRetrans) out.push(`retrans:${i.retrans}/${i.totalRetrans ?? 0}`);

@@ -96,7 +96,7 @@ function udpProbe(fd: number, v6: boolean, address: string, port: number, ttl: n
       if (r.address && 'address' in r.address) return { address: r.address.address, rtt: ms(sent), reached: true };
       continue;
     }
-    const err = m.control.find((c) => c.error !== undefined)?.error;
+    const err = m.control.flatMap((c) => ('error' in c ? [c.error] : []))[0];
     if (err === undefined || m.bytes < 4 || buf.readUInt32BE(0) !== port) continue;
     const offender = err.offender && 'address' in err.offender ? err.offender.address : '?';
     const unreachable = v6 ? err.type === 1 : err.type === 3;

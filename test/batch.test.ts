@@ -48,6 +48,7 @@ import {
   socketpair,
   type SockAddr,
 } from '../src/index.js';
+import type { InetFamily } from '../src/index.js';
 import * as promises from '../src/promises.js';
 import { expectNothingQueued, thrown, waitReadable } from './helpers/expect.js';
 import { DIST_INDEX, DIST_PROMISES, message } from './helpers/workers.js';
@@ -89,7 +90,7 @@ const { EAGAIN, EBADF, EDESTADDRREQ, EINVAL, ENOTSOCK } = os.constants.errno;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A blocking UDP socket bound to an ephemeral loopback port, with SO_RCVTIMEO 2000 ms. */
-function udp(family: number = AF_INET): number {
+function udp(family: InetFamily = AF_INET): number {
   const fd = own(socket(family, SOCK_DGRAM));
   bind(fd, family === AF_INET ? { family, address: LOOPBACK, port: 0 } : { family, address: LOOPBACK6, port: 0 });
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, 2000);
@@ -1339,7 +1340,7 @@ describe('inputs the native layer refuses (no crash)', () => {
       const b = new MMsgBatch(2, 8, { addresses: true });
       b.set(0, Buffer.from('a'), getsockname(fd));
       b.set(1, Buffer.from('b'), getsockname(fd));
-      const buf = b[key]!.buffer;
+      const buf = b[key]!.buffer as ArrayBuffer;
       structuredClone(buf, { transfer: [buf] });
       expect(b[key]!.byteLength, `${key} detached`).toBe(0);
       const err = key === 'flags' ? thrown(() => recvmmsgInto(fd, b, { flags: MSG_DONTWAIT })) : thrown(() => sendmmsg(fd, b));

@@ -44,6 +44,7 @@ import {
   type SockAddr,
   type SockAddrIn,
 } from '../src/index.js';
+import type { InetFamily } from '../src/index.js';
 import { thrown, waitFor } from './helpers/expect.js';
 import { checkFdLeaks, ownFds } from './helpers/fds.js';
 
@@ -99,7 +100,7 @@ function acceptOne(lfd: number, flags = 0): { fd: number; address: SockAddr | nu
 }
 
 /** A port on 127.0.0.1 that nothing listens on (bound, read, and released). */
-function closedPort(family = AF_INET): number {
+function closedPort(family: InetFamily = AF_INET): number {
   const fd = socket(family, SOCK_STREAM);
   try {
     bind(fd, { family, address: family === AF_INET ? '127.0.0.1' : '::1', port: 0 });
@@ -240,6 +241,37 @@ describe.each([
       port,
       message: `bind EADDRINUSE ${loopback}:${port}`,
     });
+  });
+});
+
+describe('getsockname and getpeername with the family expected', () => {
+  it('return the address when the socket has that family', () => {
+    const fd = listener(AF_INET);
+    const addr = getsockname(fd, AF_INET);
+    expect(addr).toEqual(getsockname(fd));
+    expect(addr.port).toBeGreaterThan(0);
+    const cfd = client(AF_INET, addr);
+    const conn = own(accept(fd).fd);
+    expect(getpeername(conn, AF_INET)).toEqual(getsockname(cfd));
+  });
+
+  it("are a TypeError ERR_INVALID_ARG_VALUE naming family and the socket's family when it differs", () => {
+    const fd = listener(AF_INET6);
+    const err = thrown(() => getsockname(fd, AF_INET));
+    expect(err).toBeInstanceOf(TypeError);
+    expect(err.code).toBe('ERR_INVALID_ARG_VALUE');
+    expect(err.message).toContain('"family"');
+    expect(err.message).toContain('AF_INET6 (10)');
+    const cfd = client(AF_INET6, getsockname(fd));
+    expect(thrown(() => getpeername(cfd, AF_UNIX)).message).toContain('AF_INET6 (10)');
+  });
+
+  it('check the family before the call: a family that is not an integer from 0 to 65535 is refused', () => {
+    const fd = listener(AF_INET);
+    // @ts-expect-error -- a family is a number
+    expect(thrown(() => getsockname(fd, 'AF_INET'))).toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+    expect(thrown(() => getsockname(fd, 65536))).toMatchObject({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+    expect(thrown(() => getpeername(2 ** 40, AF_INET))).toMatchObject({ name: 'RangeError' });
   });
 });
 

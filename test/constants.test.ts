@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as sockfd from '../src/index.js';
-import { constantName, constants } from '../src/index.js';
+import { constantName, constants, errnoName } from '../src/index.js';
 // @ts-ignore -- a plain .mjs script without type declarations; its three functions are typed below.
 import * as genUntyped from '../scripts/gen-constants.mjs';
 import { checkFdLeaks } from './helpers/fds.js';
@@ -17,7 +17,10 @@ checkFdLeaks();
 const gen = genUntyped as {
   readNames(): string[];
   renderNative(names: string[]): string;
-  renderTs(names: string[]): string;
+  renderTs(names: string[], values: Record<string, number>): string;
+  probeValues(names: string[]): Record<string, number>;
+  errnoNames(values: Record<string, number>): string[];
+  isLiteral(name: string): boolean;
 };
 
 const root = path.join(__dirname, '..');
@@ -146,6 +149,22 @@ describe('values', () => {
   });
 });
 
+describe('ErrnoName', () => {
+  it('every errno from 1 to 4095 is named within ErrnoName, or as E<number>', () => {
+    const onDisk = fs.readFileSync(path.join(root, 'src/constants.generated.ts'), 'utf8');
+    const union = onDisk.slice(onDisk.indexOf('export type ErrnoName ='));
+    const listed = new Set([...union.matchAll(/'(\w+)'/g)].map((m) => m[1]));
+    expect(listed.has('ECONNREFUSED') && listed.has('EINPROGRESS') && listed.has('ENOTSUP')).toBe(true);
+    const outside: string[] = [];
+    for (let n = 1; n <= 4095; n++) {
+      const name = errnoName(n);
+      if (!listed.has(name) && !/^E\d+$/.test(name)) outside.push(`${n}: ${name}`);
+    }
+    expect(outside).toEqual([]);
+    expect([...listed].sort()).toEqual(gen.errnoNames(constants));
+  });
+});
+
 describe('constantName', () => {
   it("constantName(2, 'AF_') is 'AF_INET'", () => {
     expect(constantName(2, 'AF_')).toBe('AF_INET');
@@ -179,9 +198,48 @@ describe('generated files', () => {
     expect(onDisk).toBe(gen.renderNative(gen.readNames()));
   });
 
-  it('src/constants.generated.ts is what gen-constants renders from the list', () => {
+  it('src/constants.generated.ts is what gen-constants renders from the list and the values the addon reports', () => {
     const onDisk = fs.readFileSync(path.join(root, 'src/constants.generated.ts'), 'utf8');
-    expect(onDisk).toBe(gen.renderTs(gen.readNames()));
+    expect(onDisk).toBe(gen.renderTs(gen.readNames(), constants));
+  });
+
+  const noCompiler = spawnSync('sh', ['-c', 'command -v "${CXX:-g++}"']).status === 0 ? null : 'no C++ compiler (install the Debian package g++)';
+  if (noCompiler) console.log(`skipping the probe test: ${noCompiler}`);
+  it.skipIf(noCompiler !== null)("the generator's probe program reads from the headers the values the addon reports", () => {
+    const names = gen.readNames();
+    const probed = gen.probeValues(names);
+    expect(probed).toEqual({ ...constants });
+  });
+
+  it('a constant typed by its value is typed with the value the addon reports', () => {
+    const onDisk = fs.readFileSync(path.join(root, 'src/constants.generated.ts'), 'utf8');
+    expect(onDisk).toContain('export const AF_INET = constants.AF_INET as 2;');
+    expect(onDisk).toContain('export const SO_LINGER = constants.SO_LINGER as 13;');
+    const typed = [...onDisk.matchAll(/^export const (\w+) = constants\.\w+ as (\d+);$/gm)];
+    expect(typed.length).toBeGreaterThan(300);
+    const wrong = typed.filter(([, n, v]) => constants[n!] !== Number(v)).map(([, n, v]) => `${n}: typed ${v}, is ${constants[n!]}`);
+    expect(wrong).toEqual([]);
+    expect(typed.every(([, n]) => gen.isLiteral(n!))).toBe(true);
+  });
+
+  it('flags and counts are typed number, not by their value', () => {
+    const onDisk = fs.readFileSync(path.join(root, 'src/constants.generated.ts'), 'utf8');
+    for (const n of ['SOCK_STREAM', 'SOCK_NONBLOCK', 'MSG_PEEK', 'POLLIN', 'O_NONBLOCK', 'ECONNREFUSED', 'AF_MAX']) {
+      expect(onDisk).toContain(`export const ${n} = constants.${n} as number;`);
+    }
+  });
+
+  it('a constant these headers lack is typed number | undefined, and is undefined', () => {
+    const onDisk = fs.readFileSync(path.join(root, 'src/constants.generated.ts'), 'utf8');
+    const missing = gen.readNames().filter((n) => !(n in constants));
+    expect(missing.length).toBeGreaterThan(0);
+    for (const n of missing) {
+      expect(onDisk).toContain(`export const ${n} = constants.${n} as number | undefined;`);
+      expect(n in exported, n).toBe(true);
+      expect(exported[n], n).toBeUndefined();
+    }
+    const untyped = [...onDisk.matchAll(/^export const (\w+) = constants\.\w+ as number \| undefined;$/gm)].map((m) => m[1]);
+    expect(untyped.sort()).toEqual([...missing].sort());
   });
 
   it('the list names each constant once', () => {

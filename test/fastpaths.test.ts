@@ -33,6 +33,7 @@ import {
   tryRecvfromInto,
   trySend,
   trySendto,
+  type InetFamily,
   type SockAddr,
 } from '../src/index.js';
 import * as promises from '../src/promises.js';
@@ -46,7 +47,7 @@ afterEach(() => {
   for (const s of sockets.splice(0)) s.close();
 });
 
-function udp(family = AF_INET): { fd: number; addr: SockAddr } {
+function udp(family: InetFamily = AF_INET): { fd: number; addr: SockAddr } {
   const fd = fds.own(socket(family, SOCK_DGRAM));
   bind(fd, family === AF_INET ? { family, address: '127.0.0.1', port: 0 } : { family, address: '::1', port: 0 });
   return { fd, addr: getsockname(fd) };

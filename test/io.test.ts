@@ -46,6 +46,7 @@ import {
   write,
   type SockAddrIn,
 } from '../src/index.js';
+import type { InetFamily } from '../src/index.js';
 import { thrown, waitFor } from './helpers/expect.js';
 import { checkFdLeaks, ownFds } from './helpers/fds.js';
 
@@ -71,7 +72,7 @@ function streamPair(): [number, number] {
  * A connected loopback TCP pair: [client, accepted]. The client is non-blocking (it connected with a
  * bounded wait), the accepted socket blocking; tests poll before every receive.
  */
-function tcpPair(family = AF_INET): [number, number] {
+function tcpPair(family: InetFamily = AF_INET): [number, number] {
   const loopback = family === AF_INET ? '127.0.0.1' : '::1';
   const lfd = socket(family, SOCK_STREAM | SOCK_NONBLOCK);
   try {
@@ -94,7 +95,7 @@ function tcpPair(family = AF_INET): [number, number] {
 }
 
 /** Two UDP sockets bound to ephemeral loopback ports. */
-function udpPair(family = AF_INET): [number, number] {
+function udpPair(family: InetFamily = AF_INET): [number, number] {
   const loopback = family === AF_INET ? '127.0.0.1' : '::1';
   const a = own(socket(family, SOCK_DGRAM));
   const b = own(socket(family, SOCK_DGRAM));

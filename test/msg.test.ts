@@ -78,8 +78,11 @@ import {
   socket,
   socketpair,
   type ControlMessage,
+  type ControlMessageInit,
+  type ControlMessageOf,
   type SockAddr,
 } from '../src/index.js';
+import type { InetFamily } from '../src/index.js';
 import * as promises from '../src/promises.js';
 import { thrown, waitFor } from './helpers/expect.js';
 import { checkFdLeaks, fdTarget, openFds, ownFds } from './helpers/fds.js';
@@ -121,20 +124,20 @@ function tcpPair(): [number, number] {
 }
 
 /** A UDP socket bound to an ephemeral port on `address`. */
-function udp(family: number, address: string): number {
+function udp(family: InetFamily, address: string): number {
   const fd = own(socket(family, SOCK_DGRAM));
   bind(fd, { family, address, port: 0 });
   return fd;
 }
 
 /** Two UDP sockets bound to ephemeral loopback ports. */
-function udpPair(family = AF_INET): [number, number] {
+function udpPair(family: InetFamily = AF_INET): [number, number] {
   const loopback = family === AF_INET ? '127.0.0.1' : '::1';
   return [udp(family, loopback), udp(family, loopback)];
 }
 
 /** A loopback port nothing listens on (bound once, then closed). */
-function closedPort(family: number): SockAddr {
+function closedPort(family: InetFamily): SockAddr {
   const fd = socket(family, SOCK_DGRAM);
   try {
     bind(fd, family === AF_INET ? { family, address: '127.0.0.1', port: 0 } : { family, address: '::1', port: 0 });
@@ -145,12 +148,12 @@ function closedPort(family: number): SockAddr {
 }
 
 /** The items of `control` with this level and type. */
-function items(control: ControlMessage[], level: number, type: number): ControlMessage[] {
-  return control.filter((c) => c.level === level && c.type === type);
+function items<L extends number, T extends number>(control: ControlMessage[], level: L, type: T): ControlMessageOf<L, T>[] {
+  return control.filter((c): c is ControlMessageOf<L, T> => c.level === level && c.type === type);
 }
 
 /** The one item of `control` with this level and type. */
-function item(control: ControlMessage[], level: number, type: number): ControlMessage {
+function item<L extends number, T extends number>(control: ControlMessage[], level: L, type: T): ControlMessageOf<L, T> {
   const found = items(control, level, type);
   expect(found, `control items ${level}:${type} in ${JSON.stringify(control)}`).toHaveLength(1);
   return found[0]!;
@@ -158,7 +161,7 @@ function item(control: ControlMessage[], level: number, type: number): ControlMe
 
 /** Every fd received with SCM_RIGHTS in `control`, each registered to be closed. */
 function receivedFds(control: ControlMessage[]): number[] {
-  const fds = items(control, SOL_SOCKET, SCM_RIGHTS).flatMap((c) => c.fds ?? []);
+  const fds = items(control, SOL_SOCKET, SCM_RIGHTS).flatMap((c) => c.fds);
   fds.forEach(own);
   return fds;
 }
@@ -696,6 +699,8 @@ describe('timestamps', () => {
     waitFor(b, POLLIN, true);
     const r = recvmsg(b, [Buffer.alloc(8)], { controlLength: 64 });
     const ts = item(r.control, SOL_SOCKET, SCM_TIMESTAMPNS);
+    // Seconds and nanoseconds apart, each an exact integer (a single ns count would pass 2^53).
+    expect(Number.isSafeInteger(ts.sec) && Number.isSafeInteger(ts.nsec)).toBe(true);
     expect(ts.nsec).toBeGreaterThanOrEqual(0);
     expect(ts.nsec).toBeLessThan(1e9);
     expect(Math.abs(ts.sec! * 1000 + ts.nsec! / 1e6 - Date.now())).toBeLessThan(2000);
@@ -819,7 +824,7 @@ describe('unknown control messages', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('malformed input is refused before the call, and nothing is sent', () => {
-  const valid: ControlMessage = { level: SOL_SOCKET, type: SCM_CREDENTIALS, pid: process.pid, uid: process.getuid!(), gid: process.getgid!() };
+  const valid: ControlMessageInit = { level: SOL_SOCKET, type: SCM_CREDENTIALS, pid: process.pid, uid: process.getuid!(), gid: process.getgid!() };
   const cases: [string, () => unknown[]][] = [
     ['a null control item', () => [null]],
     ['a control item that is a number', () => [3]],
@@ -848,7 +853,7 @@ describe('malformed input is refused before the call, and nothing is sent', () =
   it.each(cases)('%s is a TypeError or RangeError', (_name, control) => {
     const [a, b] = pair(SOCK_DGRAM);
     setsockopt(b, SOL_SOCKET, SO_PASSCRED, 1);
-    const err = thrown(() => sendmsg(a, [Buffer.from('no')], { control: control() as ControlMessage[] }));
+    const err = thrown(() => sendmsg(a, [Buffer.from('no')], { control: control() as ControlMessageInit[] }));
     expect(err instanceof TypeError || err instanceof RangeError, `got ${String(err)}`).toBe(true);
     expect(err).not.toBeInstanceOf(SystemError);
     expectNothingWaiting(b);

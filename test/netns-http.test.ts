@@ -26,7 +26,6 @@ import {
   socketIn,
   toNetServer,
   toNetSocket,
-  type TcpInfo,
 } from '../src/index.js';
 import { native } from '../src/binding.js';
 import * as p from '../src/promises.js';
@@ -104,7 +103,7 @@ describe.skipIf(skip !== null)('http between namespaces through an impaired rout
     const httpServer = toNetServer(lfd, {
       server: http.createServer((req, res) => {
         if (req.url === '/data') return void res.writeHead(200, { 'content-length': SIZE }).end(BODY);
-        const info = getsockopt<TcpInfo>(fdOf(req.socket), IPPROTO_TCP, TCP_INFO);
+        const info = getsockopt(fdOf(req.socket), IPPROTO_TCP, TCP_INFO);
         const view: ServerView = { totalRetrans: info.totalRetrans ?? -1, retransmits: info.retransmits, rtt: info.rtt };
         const json = Buffer.from(JSON.stringify(view));
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': json.length }).end(json);

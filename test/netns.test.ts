@@ -24,6 +24,7 @@ import {
   listen,
   sendto,
   setsockopt,
+  type InetFamily,
   type SockAddr,
 } from '../src/index.js';
 import * as p from '../src/promises.js';
@@ -65,7 +66,7 @@ function ns(name?: string): Namespace {
 }
 
 /** Connects a TCP client in `from` to a listener in `to` at `address`; resolves when the handshake is done. */
-async function tcpConnects(from: Namespace, to: Namespace, address: string, family = AF_INET): Promise<void> {
+async function tcpConnects(from: Namespace, to: Namespace, address: string, family: InetFamily = AF_INET): Promise<void> {
   const l = own(to.socket(family, SOCK_STREAM));
   bind(l, { family, address, port: 8080 } as SockAddr);
   listen(l, 4);

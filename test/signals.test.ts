@@ -151,7 +151,7 @@ async function storm(ms: number, pid = process.pid): Promise<ChildProcess> {
 }
 
 /** Runs a blocking `call` and reports how long it took and how many signals arrived meanwhile. */
-async function timed<T>(call: () => T): Promise<{ ms: number; signals: number; result?: T; error?: unknown }> {
+async function timed<T>(call: () => T): Promise<{ ms: number; signals: number; result: T | undefined; error: unknown }> {
   await turns(2);
   const before = received;
   const t0 = performance.now();

@@ -17,7 +17,9 @@ import {
   SOL_SOCKET,
   SOL_TCP,
   SO_BINDTODEVICE,
+  SO_ATTACH_FILTER,
   SO_ERROR,
+  SO_GET_FILTER,
   SO_KEEPALIVE,
   SO_LINGER,
   SO_RCVBUF,
@@ -259,6 +261,38 @@ describe('getsockopt into a caller view', () => {
     expect(dv.getInt32(0, true)).toBe(SOCK_DGRAM);
     expect([...new Uint8Array(ab, 0, 4)]).toEqual([SENTINEL, SENTINEL, SENTINEL, SENTINEL]);
     expect([...new Uint8Array(ab, 8, 4)]).toEqual([SENTINEL, SENTINEL, SENTINEL, SENTINEL]);
+  });
+});
+
+describe('SO_GET_FILTER, whose optlen the kernel counts in instructions', () => {
+  /** A UDP socket with a four-instruction classic BPF program attached (each accepts everything). */
+  function filtered(): number {
+    const fd = own(socket(AF_INET, SOCK_DGRAM));
+    setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, [1, 2, 3, 4].map((i) => ({ code: 0x06, jt: 0, jf: 0, k: 0x01010101 * i })));
+    return fd;
+  }
+
+  it('a view too small for one instruction gets nothing written around it (the kernel would write 32 bytes into 4)', () => {
+    const big = Buffer.alloc(40, SENTINEL);
+    expect(getsockopt(filtered(), SOL_SOCKET, SO_GET_FILTER, big.subarray(0, 4))).toBe(0);
+    expect([...big]).toEqual(new Array<number>(40).fill(SENTINEL));
+  });
+
+  it('with room for the program, buflen reads the whole program as struct sock_filter bytes', () => {
+    const bytes = getsockopt(filtered(), SOL_SOCKET, SO_GET_FILTER, 4096);
+    expect(bytes.length).toBe(32);
+    expect([0, 1, 2, 3].map((i) => [bytes.readUInt16LE(i * 8), bytes.readUInt32LE(i * 8 + 4)])).toEqual([
+      [6, 0x01010101],
+      [6, 0x02020202],
+      [6, 0x03030303],
+      [6, 0x04040404],
+    ]);
+  });
+
+  it('a view with room for fewer instructions than the program is EINVAL, with the view untouched', () => {
+    const big = Buffer.alloc(24, SENTINEL);
+    expect(thrown(() => getsockopt(filtered(), SOL_SOCKET, SO_GET_FILTER, big.subarray(0, 16)))).toMatchObject({ code: 'EINVAL' });
+    expect([...big]).toEqual(new Array<number>(24).fill(SENTINEL));
   });
 });
 

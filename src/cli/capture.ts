@@ -117,7 +117,7 @@ export const captureCommand: Command = {
           const from = m.address as { pkttype?: number; ifindex?: number; protocol?: number; hatype?: number; addr?: Buffer; halen?: number } | null;
           // A loopback device shows each packet twice, going out and coming in: keep one, as libpcap does.
           if (from?.pkttype === s.PACKET_OUTGOING && (from.hatype === ARPHRD_LOOPBACK || hatype === ARPHRD_LOOPBACK)) continue;
-          const ts = m.control.find((c) => c.level === s.SOL_SOCKET && c.sec !== undefined);
+          const ts = m.control.find((c) => c.level === s.SOL_SOCKET && (c.type === s.SCM_TIMESTAMPNS || c.type === s.SCM_TIMESTAMP));
           const data = Buffer.from(buf.subarray(0, Math.min(m.bytes, buf.length)));
           let frame = data;
           let original = m.bytes;
@@ -133,7 +133,7 @@ export const captureCommand: Command = {
             frame = Buffer.concat([head, data]);
             original += 20;
           }
-          out.write({ data: frame, originalLength: original, ...(ts ? { timestamp: { sec: ts.sec!, nsec: ts.nsec! } } : {}) });
+          out.write({ data: frame, originalLength: original, ...(ts && 'sec' in ts ? { timestamp: { sec: ts.sec, nsec: ts.nsec } } : {}) });
           captured++;
         }
       });

@@ -36,7 +36,7 @@ export interface WireStats {
 function workerFile(): string {
   const here = path.join(__dirname, 'wire-worker.js');
   if (fs.existsSync(here)) return here;
-  const built = path.join(packageRoot(), 'dist', 'cjs', 'netns', 'wire-worker.js');
+  const built = path.join(packageRoot() ?? path.join(__dirname, '..', '..', '..'), 'dist', 'cjs', 'netns', 'wire-worker.js');
   if (fs.existsSync(built)) return built;
   throw new Error(`sockfd/netns: the wire's worker script is missing (${built}): build the TypeScript (npm run build:ts)`);
 }

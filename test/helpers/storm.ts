@@ -121,7 +121,7 @@ export async function timed<T>(call: () => T): Promise<Timed<T>> {
   try {
     out.result = call();
   } catch (err) {
-    out.error = err as Timed<T>['error'];
+    out.error = err as NonNullable<Timed<T>['error']>;
   }
   out.ms = performance.now() - t0;
   await turns(3);

@@ -18,6 +18,7 @@
  * @internal
  * @packageDocumentation
  */
+import { addrArg } from './argerrors.js';
 import { native } from './binding.js';
 import { AF_INET, AF_INET6 } from './constants.generated.js';
 import type { AnySockAddr, SockAddr, SockAddrIn, SockAddrIn6 } from './sockaddr.js';
@@ -44,6 +45,7 @@ let out6: Last6 | undefined;
  */
 export function toBinary(addr: AnySockAddr): AnySockAddr {
   if (typeof addr !== 'object' || addr === null || ArrayBuffer.isView(addr)) return addr;
+  addrArg(addr);
   const family: unknown = addr.family;
   if (family === AF_INET) {
     const { address, port } = addr as SockAddrIn;

@@ -16,9 +16,17 @@ import { own } from './own.js';
  */
 export function describe(value: unknown): string {
   if (value === undefined || value === null) return String(value);
+  if (isRevokedProxy(value)) return 'a revoked Proxy';
   switch (typeof value) {
-    case 'function':
-      return value.name ? `function ${value.name}` : 'function';
+    case 'function': {
+      let name: unknown;
+      try {
+        name = value.name;
+      } catch {
+        name = undefined; // a throwing getter: describe it without asking again
+      }
+      return typeof name === 'string' && name !== '' ? `function ${name}` : 'function';
+    }
     case 'object': {
       let name: unknown;
       try {
@@ -37,6 +45,33 @@ export function describe(value: unknown): string {
     default:
       return `type ${typeof value} (${inspect(value)})`;
   }
+}
+
+/**
+ * Whether `value` is a Proxy that can no longer be used (revoked), or one whose getPrototypeOf trap
+ * throws: any operation on it throws a TypeError of the engine's, so sockfd refuses it as an argument
+ * of the wrong type instead, with a code, before touching it.
+ * @internal
+ */
+export function isRevokedProxy(value: unknown): boolean {
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return false;
+  try {
+    Object.getPrototypeOf(value);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * An address argument that the native layer can read: a revoked Proxy is refused here, with a code,
+ * since reading any field of it throws the engine's own TypeError. Anything else passes on for the
+ * native layer to check field by field.
+ * @internal
+ */
+export function addrArg<T>(addr: T, name = 'addr'): T {
+  if (isRevokedProxy(addr)) throw invalidArgType(name, 'a SockAddr object or a binary sockaddr', addr);
+  return addr;
 }
 
 /**
@@ -106,7 +141,7 @@ export function fdArg(value: unknown, name = 'fd'): number {
  * @internal
  */
 export function listArg(value: unknown, name: string, max: number): unknown[] {
-  if (!Array.isArray(value)) throw invalidArgType(name, 'an array', value);
+  if (isRevokedProxy(value) || !Array.isArray(value)) throw invalidArgType(name, 'an array', value);
   const length: unknown = value.length;
   if (typeof length !== 'number' || !Number.isInteger(length) || length < 0 || length > max) {
     throw outOfRange(`${name}.length`, `at most ${max}`, length);
@@ -143,7 +178,7 @@ export type FieldType<F> = F extends 'number'
  */
 export function optionsArg<S extends Record<string, FieldSpec>>(value: unknown, name: string, spec: S): { [K in keyof S]?: FieldType<S[K]> } {
   if (value === undefined) return NO_OPTIONS;
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || ArrayBuffer.isView(value)) {
+  if (typeof value !== 'object' || value === null || isRevokedProxy(value) || Array.isArray(value) || ArrayBuffer.isView(value)) {
     throw invalidArgType(name, 'of type object', value);
   }
   const known = Object.keys(spec);

@@ -11,7 +11,7 @@
  */
 import { endianness } from 'node:os';
 import { native } from './binding.js';
-import { integerArg, invalidArgType, optionsArg, outOfRange } from './argerrors.js';
+import { integerArg, invalidArgType, isRevokedProxy, optionsArg, outOfRange } from './argerrors.js';
 import type { AnySockAddr, BinarySockAddr } from './sockaddr.js';
 import { SOCKADDR_BINARY_SIZE, encodeSockaddr } from './sockaddrcodec.js';
 
@@ -100,7 +100,8 @@ export class MMsgBatch {
     let bin = addr === undefined ? undefined : binaryOf(addr);
     // An address that lives in this batch's data would be overwritten by the bytes: copy it first.
     if (bin !== undefined && bin.buffer === this.data.buffer) bin = bin.slice();
-    slot.set(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    // A view of a detached buffer is empty, as the native layer takes it (no view of it can be made).
+    if (bytes.byteLength > 0) slot.set(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     this.lengths[i] = bytes.byteLength;
     if (dst !== undefined && bin !== undefined) writeAddress(dst, bin);
   }
@@ -128,7 +129,8 @@ const hostLE = endianness() === 'LE';
 
 /** The binary form of an address, checked as the native layer would (4-byte length, then that many bytes). */
 function binaryOf(addr: AnySockAddr): Uint8Array {
-  const bin = ArrayBuffer.isView(addr) ? new Uint8Array(addr.buffer, addr.byteOffset, addr.byteLength) : encodeSockaddr(addr);
+  // A view of a detached buffer is empty (no view of its buffer can be made any more).
+  const bin = ArrayBuffer.isView(addr) ? (addr.byteLength === 0 ? new Uint8Array(0) : new Uint8Array(addr.buffer, addr.byteOffset, addr.byteLength)) : encodeSockaddr(addr);
   const len = bin.byteLength >= 4 ? new DataView(bin.buffer, bin.byteOffset, 4).getUint32(0, hostLE) : 0;
   if (bin.byteLength < 4 || len < 2 || len > SOCKADDR_BINARY_SIZE - 4 || bin.byteLength < 4 + len) {
     const what = bin.byteLength < 4 ? `a view of ${bin.byteLength} bytes` : `length ${len} in a view of ${bin.byteLength} bytes`;
@@ -161,5 +163,5 @@ export function recvBatch(fd: number, batch: MMsgBatch, flags: number, timeout: 
 
 /** Whether `x` is a batch (the overloads of sendmmsg/recvmmsgInto dispatch on it). @internal */
 export function isBatch(x: unknown): x is MMsgBatch {
-  return x instanceof MMsgBatch;
+  return !isRevokedProxy(x) && x instanceof MMsgBatch;
 }

@@ -6,7 +6,7 @@ import { native } from './binding.js';
 import { SOMAXCONN } from './constants.generated.js';
 import { constantName } from './constants.js';
 import { check, checkAt, invalidArgValue, value } from './errors.js';
-import { integerArg } from './argerrors.js';
+import { integerArg, addrArg } from './argerrors.js';
 import type { AnySockAddr, SockAddr, SockAddrOf } from './sockaddr.js';
 
 /**
@@ -16,7 +16,7 @@ import type { AnySockAddr, SockAddr, SockAddrOf } from './sockaddr.js';
  * bind(fd, { family: AF_INET, address: '127.0.0.1', port: 0 });
  */
 export function bind(fd: number, addr: AnySockAddr): void {
-  checkAt(native.bind(fd, addr), 'bind');
+  checkAt(native.bind(fd, addrArg(addr)), 'bind');
 }
 
 /**
@@ -55,7 +55,7 @@ export function accept(fd: number, flags = 0): AcceptResult {
  * @throws SystemError `connect` (ECONNREFUSED, ETIMEDOUT, ENETUNREACH, EINPROGRESS, ...), with `address`/`port`.
  */
 export function connect(fd: number, addr: AnySockAddr): void {
-  checkAt(native.connect(fd, addr), 'connect');
+  checkAt(native.connect(fd, addrArg(addr)), 'connect');
 }
 
 /** The family a caller expects, checked before the system call: an integer from 0 to 65535 (`sa_family_t`). */

@@ -3,6 +3,7 @@
  * constants the headers define exist here; `constantName` turns a number back into its name.
  * @packageDocumentation
  */
+import { invalidArgType } from './argerrors.js';
 import { native } from './binding.js';
 
 /** Every constant sockfd knows that the system defines, by C name. */
@@ -18,6 +19,8 @@ const byPrefix = new Map<string, Map<number, string>>();
  * @param prefix - the group: the names' common prefix, such as `'AF_'`, `'SOCK_'`, `'SO_'`, `'TCP_'`.
  */
 export function constantName(value: number, prefix: string): string | undefined {
+  if (typeof value !== 'number') throw invalidArgType('value', 'of type number', value);
+  if (typeof prefix !== 'string') throw invalidArgType('prefix', 'of type string', prefix);
   let names = byPrefix.get(prefix);
   if (!names) {
     names = new Map();

@@ -7,7 +7,7 @@
  */
 import type * as dgram from 'node:dgram';
 import type * as net from 'node:net';
-import { invalidArgType } from './argerrors.js';
+import { invalidArgType, isRevokedProxy } from './argerrors.js';
 
 interface WithHandle {
   _handle?: { fd?: number } | null;
@@ -35,6 +35,7 @@ function dgramHandle(socket: object): { fd?: number } | null | undefined {
  * });
  */
 export function fdOf(socket: net.Socket | net.Server | dgram.Socket): number {
+  if (isRevokedProxy(socket)) throw invalidArgType('socket', 'a net.Socket, net.Server or dgram.Socket', socket);
   const isDgram = typeof socket === 'object' && socket !== null && typeof (socket as dgram.Socket).setBroadcast === 'function';
   const isNet = typeof socket === 'object' && socket !== null && '_handle' in socket;
   if (!isDgram && !isNet) {

@@ -12,7 +12,7 @@
  * @packageDocumentation
  */
 import { native } from './binding.js';
-import { type FieldSpec, integerArg, invalidArgType, invalidArgValue, listArg, optionsArg } from './argerrors.js';
+import { type FieldSpec, integerArg, invalidArgType, invalidArgValue, listArg, optionsArg, isRevokedProxy } from './argerrors.js';
 import { check, checkAt, value } from './errors.js';
 import type { AnySockAddr, SockAddr } from './sockaddr.js';
 import { type MMsgBatch, batchRange, isBatch, recvBatch, sendBatch } from './batch.js';
@@ -46,7 +46,7 @@ export type {
 
 /** A SockAddr or its binary form, in an options object: the native layer checks its fields. @internal */
 export function addrField(v: unknown, name: string): AnySockAddr {
-  if (typeof v !== 'object' || v === null) throw invalidArgType(name, 'a SockAddr object or a binary sockaddr', v);
+  if (typeof v !== 'object' || v === null || isRevokedProxy(v)) throw invalidArgType(name, 'a SockAddr object or a binary sockaddr', v);
   return v as AnySockAddr;
 }
 
@@ -273,7 +273,7 @@ export function recvmmsgInto(
     const count = batchRange(buffers, start, o.count);
     return check(recvBatch(fd, buffers, o.flags ?? 0, o.timeout ?? -1, start, count), 'recvmmsg');
   }
-  if (!(lengths instanceof Uint32Array)) throw invalidArgType('lengths', 'an instance of Uint32Array', lengths);
+  if (isRevokedProxy(lengths) || !(lengths instanceof Uint32Array)) throw invalidArgType('lengths', 'an instance of Uint32Array', lengths);
   const o = optionsArg(options, 'options', RECVMMSG_FIELDS);
   return check(
     native.recvmmsg(fd, buffers, o.flags ?? 0, o.timeout ?? -1, lengths, false) as number,

@@ -11,7 +11,7 @@
  * @packageDocumentation
  */
 import { constants as osConstants } from 'node:os';
-import { type FieldSpec, invalidArgType, optionsArg, outOfRange } from './argerrors.js';
+import { type FieldSpec, invalidArgType, isRevokedProxy, optionsArg, outOfRange } from './argerrors.js';
 import { native } from './binding.js';
 import { SystemError, lastAddress } from './errors.js';
 import type { AnySockAddr } from './sockaddr.js';
@@ -32,6 +32,10 @@ export class AbortError extends Error {
   /** `'ABORT_ERR'`, as Node's. */
   readonly code = 'ABORT_ERR';
   constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+    if (typeof message !== 'string') throw invalidArgType('message', 'of type string', message);
+    if (options !== undefined && (typeof options !== 'object' || options === null || isRevokedProxy(options))) {
+      throw invalidArgType('options', 'of type object', options);
+    }
     super(message, options);
     this.name = 'AbortError';
   }
@@ -69,6 +73,7 @@ export const WAIT_FIELDS = {
 
 /** Whether `x` is in the place of an options object: any object but a view. @internal */
 export function isOptionsObject(x: unknown): x is object {
+  // A revoked Proxy counts as options, which optionsArg then refuses with a code.
   return typeof x === 'object' && x !== null && !ArrayBuffer.isView(x);
 }
 

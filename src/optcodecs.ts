@@ -31,7 +31,7 @@ import {
   TCP_CONGESTION,
   TCP_INFO,
 } from './constants.generated.js';
-import { invalidArgType, invalidArgValue, optionsArg, outOfRange } from './argerrors.js';
+import { invalidArgType, invalidArgValue, isRevokedProxy, optionsArg, outOfRange } from './argerrors.js';
 import { inet_ntop, inet_pton } from './inet.js';
 
 /** `struct linger` (SO_LINGER). */
@@ -238,6 +238,7 @@ const TCP_INFO_FIELDS: [keyof TcpInfo, number, 32 | 64][] = [
 
 /** Decodes `struct tcp_info`; fields beyond what the kernel returned are left out. */
 export function decodeTcpInfo(b: Buffer): TcpInfo {
+  if (isRevokedProxy(b) || !Buffer.isBuffer(b)) throw invalidArgType('b', 'an instance of Buffer', b);
   if (b.length < 8) throw outOfRange('tcp_info', 'at least 8 bytes', b.length);
   // Built from entries (defined, never assigned), so no setter on Object.prototype can drop a field.
   const fields = TCP_INFO_FIELDS.filter(([, offset, bits]) => offset + bits / 8 <= b.length).map(

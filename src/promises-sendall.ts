@@ -4,20 +4,14 @@
  * @internal
  * @packageDocumentation
  */
-import { invalidArgType, outOfRange } from './argerrors.js';
+import { optionsArg } from './argerrors.js';
+import { WAIT_FIELDS, positional } from './operate.js';
 import { send, write, type WaitOptions } from './promises.js';
 import { viewBytes, withBytesWritten } from './sendall.js';
 
-function isOptions(x: unknown): x is WaitOptions {
-  return typeof x === 'object' && x !== null && !ArrayBuffer.isView(x);
-}
-
 async function writeLoop(bytes: Uint8Array, options: WaitOptions | undefined, call: (rest: Uint8Array, wait: WaitOptions) => Promise<number>): Promise<number> {
-  if (options !== undefined && !isOptions(options)) throw invalidArgType('options', 'of type object', options);
-  const { signal, timeout } = options ?? {};
-  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0 && timeout <= 2 ** 31 - 1))) {
-    throw outOfRange('options.timeout', '>= 0 and <= 2147483647', timeout);
-  }
+  // The wait options, read and checked as every sockfd/promises call reads them.
+  const { signal, timeout } = optionsArg(options, 'options', WAIT_FIELDS);
   const deadline = timeout === undefined ? undefined : performance.now() + timeout;
   let written = 0;
   do {
@@ -45,9 +39,9 @@ async function writeLoop(bytes: Uint8Array, options: WaitOptions | undefined, ca
 export function sendAll(fd: number, buf: ArrayBufferView, options?: WaitOptions): Promise<number>;
 export function sendAll(fd: number, buf: ArrayBufferView, flags?: number, options?: WaitOptions): Promise<number>;
 export async function sendAll(fd: number, buf: ArrayBufferView, flags?: number | WaitOptions, options?: WaitOptions): Promise<number> {
-  if (isOptions(flags)) [flags, options] = [0, flags];
-  const f = flags ?? 0;
-  return writeLoop(viewBytes(buf), options, (rest, wait) => send(fd, rest, undefined, f, wait));
+  const [[given], wait] = positional([flags], ['flags'], options);
+  const f = (given ?? 0) as number;
+  return writeLoop(viewBytes(buf), wait as WaitOptions | undefined, (rest, w) => send(fd, rest, undefined, f, w));
 }
 
 /**

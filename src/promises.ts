@@ -27,7 +27,7 @@
  * @packageDocumentation
  */
 import { constants as osConstants } from 'node:os';
-import { integerArg, optionsArg } from './argerrors.js';
+import { addrArg, integerArg, invalidArgType, isRevokedProxy, optionsArg } from './argerrors.js';
 import { sender, senderHolder, toBinary } from './addrmemo.js';
 import { native } from './binding.js';
 import { MSG_DONTWAIT, POLLIN, SOL_SOCKET, SO_ERROR } from './constants.generated.js';
@@ -140,7 +140,7 @@ export function accept(fd: number, flags?: number | WaitOptions, options?: WaitO
 export function connect(fd: number, addr: AnySockAddr, options?: WaitOptions): Promise<void> {
   return operate<void>(fd, true, 'connect', () => {
     const wait = waitArg(options);
-    let to: AnySockAddr = addr;
+    let to: AnySockAddr = addrArg(addr);
     let pending = false;
     return {
       wait,
@@ -316,7 +316,7 @@ export function recvmsg(
  * while the call waits. Anything but an array is passed on for the native check to refuse.
  */
 function buffersArg(buffers: unknown): readonly ArrayBufferView[] {
-  if (!Array.isArray(buffers) || buffers.length > 1024) return buffers as readonly ArrayBufferView[];
+  if (isRevokedProxy(buffers) || !Array.isArray(buffers) || buffers.length > 1024) return buffers as readonly ArrayBufferView[];
   return Array.from(buffers as ArrayBufferView[]);
 }
 
@@ -348,7 +348,8 @@ export function sendmmsg(
       return dontwaitOperation<number>('sendmmsg', waitArg(w), (b) => b.sendmmsgPacked(fd, batch.data, batch.size, batch.lengths, batch.addresses, from, n, f));
     }
     const [[fl], w] = positional([flags], ['flags'], countOrWait);
-    if (start !== undefined || wait !== undefined) throw new TypeError('sendmmsg(fd, messages, flags, options) takes no further arguments');
+    if (start !== undefined) throw invalidArgType('start', 'undefined: sendmmsg(fd, messages, flags, options) takes no start', start);
+    if (wait !== undefined) throw invalidArgType('wait', 'undefined: sendmmsg(fd, messages, flags, options) takes no further argument', wait);
     const f = dontwait(fl);
     // Each address is made binary once: nothing of the caller's is read while the call waits.
     const [buffers, addrs] = splitMMsg(messages, (a) => (ArrayBuffer.isView(a) ? a : encodeSockaddr(a)));
@@ -372,7 +373,7 @@ export function recvmmsg(
     const [o, w] = mergedOptions(options, wait, { flags: 'number' });
     const f = dontwait(o.flags);
     const list = buffersArg(buffers);
-    const lengths = new Uint32Array(Math.max(1, list.length));
+    const lengths = new Uint32Array(!isRevokedProxy(list) && Array.isArray(list) ? Math.max(1, list.length) : 1);
     return dontwaitOperation<MMsgResult[]>('recvmmsg', w, (b) => b.recvmmsg(fd, list, f, -1, lengths, true));
   });
 }
@@ -405,9 +406,7 @@ export function recvmmsgInto(fd: number, batch: MMsgBatch, options?: RecvMMsgBat
 }
 
 function invalidBatch(batch: unknown): TypeError {
-  const err = new TypeError(`The "batch" argument must be an MMsgBatch. Received ${String(batch)}`);
-  (err as TypeError & { code: string }).code = 'ERR_INVALID_ARG_TYPE';
-  return err;
+  return invalidArgType('batch', 'an MMsgBatch', batch);
 }
 
 export { close } from './socket.js';

@@ -20,7 +20,8 @@ export type PartialWriteError = Error & {
 /** @internal The bytes of any ArrayBufferView, without copying. */
 export function viewBytes(buf: unknown): Uint8Array {
   if (!ArrayBuffer.isView(buf)) throw invalidArgType('buf', 'an instance of Buffer, TypedArray, or DataView', buf);
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  // A view of a detached buffer is empty, as the native layer takes it (no view of it can be made).
+  return buf.byteLength === 0 ? new Uint8Array(0) : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
 /** @internal Adds `bytesWritten` to an error a partial write ends with. */

@@ -4,6 +4,7 @@
  * `recvfromInto`, decoding it only when you need to look at it.
  * @packageDocumentation
  */
+import { addrArg } from './argerrors.js';
 import { native } from './binding.js';
 import type { AnySockAddr, BinarySockAddr, SockAddr } from './sockaddr.js';
 
@@ -17,7 +18,7 @@ export const SOCKADDR_BINARY_SIZE = 132;
  * for (const m of messages) sendto(fd, m, undefined, 0, to);
  */
 export function encodeSockaddr(addr: AnySockAddr): BinarySockAddr {
-  return native.encodeSockaddr(addr);
+  return native.encodeSockaddr(addrArg(addr));
 }
 
 /** The address object of a binary address (null for an empty one, as recvfrom on a stream socket gives). */

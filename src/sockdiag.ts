@@ -25,7 +25,7 @@ import {
   SOCK_STREAM,
 } from './constants.generated.js';
 import { constantName } from './constants.js';
-import { invalidArgType, invalidArgValue, outOfRange } from './argerrors.js';
+import { invalidArgType, invalidArgValue, outOfRange, isRevokedProxy } from './argerrors.js';
 import { inetRequest, packetRequest, parseInet, parsePacket, parseUnix, resolveUnixPeers, unixRequest } from './diagparse.js';
 import type { SocketEntry } from './diagtypes.js';
 import { netlinkDump } from './netlink.js';
@@ -109,7 +109,7 @@ interface CheckedFilter {
 /** Validates a filter, naming the field at fault. @internal */
 export function checkFilter(filter: unknown): CheckedFilter {
   if (filter === undefined) return { states: ALL_STATES };
-  if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) throw invalidArgType('filter', 'an object', filter);
+  if (typeof filter !== 'object' || filter === null || isRevokedProxy(filter) || Array.isArray(filter)) throw invalidArgType('filter', 'an object', filter);
   const f = filter as Record<string, unknown>;
   for (const key of Object.keys(f)) {
     if (!FILTER_KEYS.has(key)) throw invalidArgValue(`filter.${key}`, 'is not a listSockets filter field (family, protocol, type, states, port, pid)', f[key]);
@@ -121,7 +121,7 @@ export function checkFilter(filter: unknown): CheckedFilter {
   if (f.port !== undefined) own(out, 'port', integer(f.port, 'filter.port', 0, 0xffff));
   if (f.pid !== undefined) own(out, 'pid', integer(f.pid, 'filter.pid', 1, 2 ** 31 - 1));
   if (f.states !== undefined) {
-    if (!Array.isArray(f.states)) throw invalidArgType('filter.states', 'an array of state names', f.states);
+    if (isRevokedProxy(f.states) || !Array.isArray(f.states)) throw invalidArgType('filter.states', 'an array of state names', f.states);
     out.states = 0;
     f.states.forEach((name: unknown, i: number) => {
       if (typeof name !== 'string') throw invalidArgType(`filter.states[${i}]`, 'of type string', name);

@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { native, type NativeFailure, type NetnsConstants } from './binding.js';
-import { invalidArgType, invalidArgValue, outOfRange } from './argerrors.js';
+import { invalidArgType, invalidArgValue, outOfRange, isRevokedProxy } from './argerrors.js';
 import { SystemError, check } from './errors.js';
 import { RAW_HINT, needsRaw } from './socket.js';
 
@@ -69,7 +69,7 @@ export function openNetns(netns: NetnsRef, argName = 'netns'): OpenedNetns {
   if (typeof netns === 'number') {
     if (!Number.isInteger(netns) || netns < 0 || netns > 2 ** 31 - 1) throw outOfRange(argName, 'an integer >= 0 and <= 2147483647', netns);
     opened = { fd: netns, owned: false, label: `fd ${netns}` };
-  } else if (typeof netns === 'string' || (typeof netns === 'object' && netns !== null && 'pid' in netns)) {
+  } else if (typeof netns === 'string' || (typeof netns === 'object' && netns !== null && !isRevokedProxy(netns) && 'pid' in netns)) {
     const path = netnsPathOf(netns, argName);
     let fd: number;
     try {

@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import { native } from './binding.js';
 import { SOL_SOCKET, SO_ATTACH_FILTER, SO_ATTACH_REUSEPORT_CBPF } from './constants.generated.js';
 import { check, invalidArgType, invalidArgValue, outOfRange } from './errors.js';
+import { isRevokedProxy } from './argerrors.js';
 import { optCodec } from './optcodecs.js';
 import type { AnySockOptSet, ReadableName, SockOptGet, SockOptSet, WritableName } from './optiontypes.js';
 
@@ -39,6 +40,9 @@ export function getsockopt<L extends number, N extends number>(fd: number, level
 export function getsockopt(fd: number, level: number, name: number, buflen: number): Buffer;
 export function getsockopt(fd: number, level: number, name: number, out: ArrayBufferView): number;
 export function getsockopt(fd: number, level: number, name: number, out?: number | ArrayBufferView): unknown {
+  // level and name are numbers before any arithmetic on them (the native layer checks their range).
+  if (typeof level !== 'number') throw invalidArgType('level', 'of type number', level);
+  if (typeof name !== 'number') throw invalidArgType('name', 'of type number', name);
   if (out === undefined) {
     const codec = optCodec(level, name);
     if (codec?.decode) {
@@ -82,8 +86,8 @@ const littleEndian = os.endianness() === 'LE';
  * @throws RangeError naming the instruction and field (`program[3].jt`).
  */
 export function packBpf(program: readonly BpfInstruction[]): Buffer {
-  if (!Array.isArray(program) || program.length === 0 || program.length > BPF_MAXINSNS) {
-    throw outOfRange('program.length', `an array of 1 to ${BPF_MAXINSNS} instructions`, Array.isArray(program) ? program.length : typeof program);
+  if (isRevokedProxy(program) || !Array.isArray(program) || program.length === 0 || program.length > BPF_MAXINSNS) {
+    throw outOfRange('program.length', `an array of 1 to ${BPF_MAXINSNS} instructions`, !isRevokedProxy(program) && Array.isArray(program) ? program.length : typeof program);
   }
   const out = Buffer.alloc(program.length * 8);
   const field = (insn: BpfInstruction, i: number, key: keyof BpfInstruction, max: number): number => {
@@ -129,6 +133,9 @@ export function packBpf(program: readonly BpfInstruction[]): Buffer {
  */
 export function setsockopt<L extends number, N extends number>(fd: number, level: L, name: WritableName<L, N>, value: SockOptSet<L, N>): void;
 export function setsockopt(fd: number, level: number, name: number, value: unknown): void {
+  if (typeof level !== 'number') throw invalidArgType('level', 'of type number', level);
+  if (typeof name !== 'number') throw invalidArgType('name', 'of type number', name);
+  if (isRevokedProxy(value)) throw invalidArgType('value', 'a number, boolean, object or ArrayBufferView', value);
   if (Array.isArray(value)) {
     if (level !== SOL_SOCKET || (name !== SO_ATTACH_FILTER && name !== SO_ATTACH_REUSEPORT_CBPF)) {
       throw invalidArgValue('value', 'may be an array of BPF instructions only for SO_ATTACH_FILTER and SO_ATTACH_REUSEPORT_CBPF', value);

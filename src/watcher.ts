@@ -327,6 +327,7 @@ function toPollEvents(uv: number): number {
  * w.unref(); // do not keep the process alive for this
  */
 export function watch(fd: number, events: number, callback: (err: Error | null, revents: number) => void): FdWatch {
+  if (typeof events !== 'number') throw invalidArgType('events', 'of type number', events);
   const uvEvents = toUvEvents(events);
   if (!Number.isInteger(events) || uvEvents === 0 || (events & ~(POLLIN | POLLOUT | POLLPRI | POLLRDHUP)) !== 0) {
     throw outOfRange('events', 'a non-empty combination of POLLIN, POLLOUT, POLLPRI and POLLRDHUP', events);

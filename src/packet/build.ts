@@ -22,7 +22,7 @@ import * as nd from './nd.js';
 import * as routing from './routing.js';
 import * as tcp from './tcp.js';
 import * as udp from './udp.js';
-import { asBuffer, bool, obj, optUint, parseHwAddr, uint } from './util.js';
+import { asBuffer, bool, list, obj, optUint, parseHwAddr, uint } from './util.js';
 
 const EMPTY: Buffer = Buffer.alloc(0);
 const prefixed = new WeakSet<object>();
@@ -41,8 +41,7 @@ const bytesOf = (v: Uint8Array | undefined, name: string): Buffer => (v === unde
 
 /** The layers, checked: an array of objects each tagged with a known layer name. */
 function checked(layers: unknown, name: string): Layer[] {
-  if (!Array.isArray(layers)) throw invalidArgType(name, 'an array of layer objects', layers);
-  return layers.map((l, i) => {
+  return list<unknown>(layers, name, 4096).map((l, i) => {
     obj(l, `${name}[${i}]`);
     const tag = (l as { layer?: unknown }).layer;
     if (typeof tag !== 'string' || !LAYER_NAMES.includes(tag as LayerName)) {

@@ -43,6 +43,10 @@ export class PacketError extends RangeError {
    * @param detail - what is wrong, in words; the message is `"Malformed <protocol> packet: <field>: <detail>"`.
    */
   constructor(protocol: string, field: string, offset: number, detail: string) {
+    for (const [name, v] of [['protocol', protocol], ['field', field], ['detail', detail]] as const) {
+      if (typeof v !== 'string') throw invalidArgType(name, 'of type string', v);
+    }
+    if (typeof offset !== 'number') throw invalidArgType('offset', 'of type number', offset);
     super(`Malformed ${protocol} packet: ${field}: ${detail}`);
     this.protocol = protocol;
     this.field = field;
@@ -52,4 +56,5 @@ export class PacketError extends RangeError {
 Object.defineProperty(PacketError.prototype, 'name', { value: 'PacketError', writable: true, configurable: true });
 
 // The argument errors live in a module that needs no native addon, so sockfd/packet runs without it.
-export { invalidArgType, invalidArgValue, outOfRange } from '../argerrors.js';
+import { invalidArgType } from '../argerrors.js';
+export { invalidArgType, invalidArgValue, isRevokedProxy, listArg, outOfRange } from '../argerrors.js';

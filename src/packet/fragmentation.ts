@@ -9,7 +9,7 @@ import { PacketError, invalidArgValue, outOfRange } from './errors.js';
 import * as fragmentHeader from './fragment.js';
 import * as ipv4 from './ipv4.js';
 import * as ipv6 from './ipv6.js';
-import { asBuffer, obj, optUint, uint } from './util.js';
+import { asBuffer, list, obj, optUint, uint } from './util.js';
 
 /** Options of {@link split}. */
 export interface FragmentOptions {
@@ -155,8 +155,10 @@ function join(pieces: Piece[], protocol: string): Buffer | null {
  * const whole = fragment.reassemble(captured); // null until the last piece is in
  */
 export function reassemble(fragments: readonly Uint8Array[]): Buffer | null {
-  if (!Array.isArray(fragments) || fragments.length === 0) throw invalidArgValue('fragments', 'must be a non-empty array of packets', fragments);
-  const bufs = fragments.map((f, i) => asBuffer(f, `fragments[${i}]`));
+  // At most 8192: the most 8-byte pieces a 65535-byte datagram can be cut into.
+  const pieces = list<unknown>(fragments, 'fragments', 8192);
+  if (pieces.length === 0) throw invalidArgValue('fragments', 'must be a non-empty array of packets', fragments);
+  const bufs = pieces.map((f, i) => asBuffer(f, `fragments[${i}]`));
   const v6 = bufs[0]!.length > 0 && bufs[0]![0]! >> 4 === 6;
   if (!v6) {
     const ds = bufs.map((b) => ipv4.decode(b));

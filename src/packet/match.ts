@@ -3,7 +3,7 @@
  * uses it to pair answers with probes sent together.
  * @packageDocumentation
  */
-import { invalidArgType } from './errors.js';
+import { invalidArgType, isRevokedProxy } from './errors.js';
 import { ICMP_ERRORS, ICMPV6_ERRORS, type Layer } from './layers.js';
 import { obj } from './util.js';
 
@@ -98,8 +98,8 @@ function quotes(p: View, quote: readonly Layer[]): boolean {
  * @throws TypeError `ERR_INVALID_ARG_TYPE` when either is not an array.
  */
 export function matches(probe: readonly Layer[], answer: readonly Layer[]): boolean {
-  if (!Array.isArray(probe)) throw invalidArgType('probe', 'an array of layers', probe);
-  if (!Array.isArray(answer)) throw invalidArgType('answer', 'an array of layers', answer);
+  if (isRevokedProxy(probe) || !Array.isArray(probe)) throw invalidArgType('probe', 'an array of layers', probe);
+  if (isRevokedProxy(answer) || !Array.isArray(answer)) throw invalidArgType('answer', 'an array of layers', answer);
   probe.forEach((l, i) => obj(l, `probe[${i}]`));
   answer.forEach((l, i) => obj(l, `answer[${i}]`));
   const p = view(probe);

@@ -7,7 +7,7 @@
  */
 import { invalidArgValue } from './errors.js';
 import { type MulticastRecord, decodeRecords, encodeRecords } from './records.js';
-import { asBuffer, bool, formatIPv6, obj, optArray, optUint, parseIPv6, uint } from './util.js';
+import { asBuffer, bool, formatIPv6, obj, nameArg, optArray, optUint, parseIPv6, uint } from './util.js';
 
 export type { MulticastRecord } from './records.js';
 
@@ -93,6 +93,7 @@ const v6 = (a: unknown, n: string): Buffer => parseIPv6(a, n);
  * @throws TypeError/RangeError naming the field at fault.
  */
 export function encodeBody(body: MldBody, name = 'body'): [number, Buffer] {
+  nameArg(name);
   obj(body, name);
   switch (body.kind) {
     case 'mldQuery':

@@ -8,7 +8,7 @@
  * @packageDocumentation
  */
 import { invalidArgValue, outOfRange } from './errors.js';
-import { asBuffer, bool, formatHwAddr, formatIPv6, obj, optArray, optUint, parseHwAddr, parseIPv6, uint } from './util.js';
+import { asBuffer, bool, formatHwAddr, formatIPv6, obj, nameArg, optArray, optUint, parseHwAddr, parseIPv6, uint } from './util.js';
 
 /** Option type 1, source link-layer address. */
 export const OPT_SOURCE_LINK_LAYER_ADDRESS = 1;
@@ -340,6 +340,7 @@ export function decodeOptions(b: Uint8Array): NdOption[] | null {
  * @throws TypeError/RangeError naming the field at fault.
  */
 export function encodeBody(body: NdBody, name = 'body'): [number, Buffer] {
+  nameArg(name);
   obj(body, name);
   const opts = (): Buffer => encodeOptions(body.options, `${name}.options`);
   switch (body.kind) {

@@ -261,7 +261,7 @@ export function createWriter(options: WriterOptions = {}): Writer {
  */
 export function encode(packets: readonly PacketInput[], options: WriterOptions = {}): Buffer {
   const [format, ifaces, micro] = checkOptions(options);
-  const list = optArray(packets, 'packets');
+  const list = optArray(packets, 'packets', 1 << 24);
   return Buffer.concat([header(format, ifaces, micro), ...list.map((p, i) => record(format, ifaces, micro, p, `packets[${i}]`))]);
 }
 

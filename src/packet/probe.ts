@@ -13,7 +13,7 @@ import { invalidArgType, invalidArgValue } from './errors.js';
 import type { IcmpLayer, Icmpv6Layer, Layer, TcpLayer, UdpLayer } from './layers.js';
 import { matches } from './match.js';
 import { parse } from './parse.js';
-import { obj, optUint } from './util.js';
+import { list, obj, optUint } from './util.js';
 
 /** A layer as `probe` takes it: ports, sequence numbers and ICMP types may be left for it to choose. */
 export type ProbeLayer =
@@ -60,8 +60,9 @@ function routeSource(n: Native, destination: string, v6: boolean): string {
 
 /** The probe with what the user left to us filled in (a copy; the caller's objects are not touched). */
 function complete(n: Native, layers: readonly ProbeLayer[], name: string): Layer[] {
-  if (!Array.isArray(layers) || layers.length === 0) throw invalidArgType(name, 'a non-empty array of layer objects', layers);
-  return layers.map((l0, i) => {
+  const given = list<ProbeLayer>(layers, name, 4096);
+  if (given.length === 0) throw invalidArgType(name, 'a non-empty array of layer objects', layers);
+  return given.map((l0, i) => {
     const l = { ...obj(l0, `${name}[${i}]`) } as Record<string, unknown>;
     if ((l.layer === 'ipv4' || l.layer === 'ipv6') && l.source === undefined) {
       if (typeof l.destination !== 'string') throw invalidArgType(`${name}[${i}].destination`, 'of type string', l.destination);
@@ -130,11 +131,12 @@ export async function probe(layers: readonly ProbeLayer[] | readonly (readonly P
   obj(options, 'options');
   const timeout = optUint(options.timeout, 'options.timeout', 2 ** 31 - 1, 2000);
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an instance of AbortSignal', options.signal);
-  if (!Array.isArray(layers)) throw invalidArgType('layers', 'an array of layers, or of arrays of layers', layers);
-  const many = Array.isArray(layers[0]);
-  const list = (many ? layers : [layers]) as readonly (readonly ProbeLayer[])[];
+  // At most 4096 probes at once (or layers in one): a list is refused by its length, never walked.
+  const outer = list<unknown>(layers, 'layers', 4096);
+  const many = Array.isArray(outer[0]);
+  const probes = (many ? outer : [layers]) as readonly (readonly ProbeLayer[])[];
   const n = load();
-  const plans = list.map((l, i) => plan(n, l, many ? `layers[${i}]` : 'layers', options.interface));
+  const plans = probes.map((l, i) => plan(n, l, many ? `layers[${i}]` : 'layers', options.interface));
   const results = await exchange(n, plans, timeout, options.signal);
   return many ? results : results[0]!;
 }

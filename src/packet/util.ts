@@ -4,15 +4,17 @@
  * @packageDocumentation
  * @internal
  */
-import { PacketError, invalidArgType, invalidArgValue, outOfRange } from './errors.js';
+import { PacketError, invalidArgType, invalidArgValue, isRevokedProxy, listArg, outOfRange } from './errors.js';
 
 /**
  * The bytes of a `Uint8Array` as a Buffer over the same memory (no copy).
  * @internal
  */
 export function asBuffer(data: unknown, name: string): Buffer {
+  if (isRevokedProxy(data)) throw invalidArgType(name, 'an instance of Buffer or Uint8Array', data);
   if (Buffer.isBuffer(data)) return data;
-  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  // A view of a detached buffer is empty (no view of its buffer can be made any more).
+  if (data instanceof Uint8Array) return data.byteLength === 0 ? Buffer.alloc(0) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   throw invalidArgType(name, 'an instance of Buffer or Uint8Array', data);
 }
 
@@ -23,7 +25,7 @@ export function asBuffer(data: unknown, name: string): Buffer {
  * @internal
  */
 export function obj<T>(value: T, name: string): T & object {
-  if (value === null || typeof value !== 'object') throw invalidArgType(name, 'of type object', value);
+  if (value === null || typeof value !== 'object' || isRevokedProxy(value)) throw invalidArgType(name, 'of type object', value);
   return value as T & object;
 }
 
@@ -40,10 +42,31 @@ export function optObj<T>(value: T | undefined, name: string): T | undefined {
  * An optional array field: undefined, or an array (TypeError `ERR_INVALID_ARG_TYPE` otherwise).
  * @internal
  */
-export function optArray<T>(value: readonly T[] | undefined, name: string): readonly T[] {
+export function optArray<T>(value: readonly T[] | undefined, name: string, max = LIST_MAX): readonly T[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value)) throw invalidArgType(name, 'an array', value);
-  return value;
+  return list<T>(value, name, max);
+}
+
+/** The most entries a list argument of sockfd/packet may have unless a smaller limit is natural. @internal */
+export const LIST_MAX = 1 << 16;
+
+/**
+ * A list argument, read once into a new dense array: a TypeError for anything but an array, a
+ * RangeError for more than `max` entries before any is read (a sparse array of length 2^32-1 is
+ * refused, never walked), and a hole read as undefined for the element check to refuse.
+ * @internal
+ */
+export function list<T>(value: unknown, name: string, max = LIST_MAX): T[] {
+  return listArg(value, name, max) as T[];
+}
+
+/**
+ * A `name` argument (the argument's name in error messages), checked: a string.
+ * @internal
+ */
+export function nameArg(name: unknown): string {
+  if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name);
+  return name;
 }
 
 /**

@@ -1537,3 +1537,129 @@ export const TPACKET_V1 = constants.TPACKET_V1 as number;
 export const TPACKET_V2 = constants.TPACKET_V2 as number;
 /** `TPACKET_V3` from the system headers (undefined where they do not define it). */
 export const TPACKET_V3 = constants.TPACKET_V3 as number;
+/** `CLONE_NEWNET` from the system headers (undefined where they do not define it). */
+export const CLONE_NEWNET = constants.CLONE_NEWNET as number;
+/** `CLONE_NEWNS` from the system headers (undefined where they do not define it). */
+export const CLONE_NEWNS = constants.CLONE_NEWNS as number;
+/** `CLONE_NEWUTS` from the system headers (undefined where they do not define it). */
+export const CLONE_NEWUTS = constants.CLONE_NEWUTS as number;
+/** `CLONE_NEWIPC` from the system headers (undefined where they do not define it). */
+export const CLONE_NEWIPC = constants.CLONE_NEWIPC as number;
+/** `CLONE_NEWUSER` from the system headers (undefined where they do not define it). */
+export const CLONE_NEWUSER = constants.CLONE_NEWUSER as number;
+/** `CLONE_NEWPID` from the system headers (undefined where they do not define it). */
+export const CLONE_NEWPID = constants.CLONE_NEWPID as number;
+/** `CLONE_NEWCGROUP` from the system headers (undefined where they do not define it). */
+export const CLONE_NEWCGROUP = constants.CLONE_NEWCGROUP as number;
+/** `MS_BIND` from the system headers (undefined where they do not define it). */
+export const MS_BIND = constants.MS_BIND as number;
+/** `MS_REC` from the system headers (undefined where they do not define it). */
+export const MS_REC = constants.MS_REC as number;
+/** `MS_SHARED` from the system headers (undefined where they do not define it). */
+export const MS_SHARED = constants.MS_SHARED as number;
+/** `MS_PRIVATE` from the system headers (undefined where they do not define it). */
+export const MS_PRIVATE = constants.MS_PRIVATE as number;
+/** `MNT_DETACH` from the system headers (undefined where they do not define it). */
+export const MNT_DETACH = constants.MNT_DETACH as number;
+/** `LOCK_EX` from the system headers (undefined where they do not define it). */
+export const LOCK_EX = constants.LOCK_EX as number;
+/** `LOCK_UN` from the system headers (undefined where they do not define it). */
+export const LOCK_UN = constants.LOCK_UN as number;
+/** `LOCK_NB` from the system headers (undefined where they do not define it). */
+export const LOCK_NB = constants.LOCK_NB as number;
+/** `NLM_F_REPLACE` from the system headers (undefined where they do not define it). */
+export const NLM_F_REPLACE = constants.NLM_F_REPLACE as number;
+/** `NLM_F_EXCL` from the system headers (undefined where they do not define it). */
+export const NLM_F_EXCL = constants.NLM_F_EXCL as number;
+/** `NLM_F_CREATE` from the system headers (undefined where they do not define it). */
+export const NLM_F_CREATE = constants.NLM_F_CREATE as number;
+/** `RTM_NEWLINK` from the system headers (undefined where they do not define it). */
+export const RTM_NEWLINK = constants.RTM_NEWLINK as number;
+/** `RTM_DELLINK` from the system headers (undefined where they do not define it). */
+export const RTM_DELLINK = constants.RTM_DELLINK as number;
+/** `RTM_GETLINK` from the system headers (undefined where they do not define it). */
+export const RTM_GETLINK = constants.RTM_GETLINK as number;
+/** `RTM_NEWADDR` from the system headers (undefined where they do not define it). */
+export const RTM_NEWADDR = constants.RTM_NEWADDR as number;
+/** `RTM_DELADDR` from the system headers (undefined where they do not define it). */
+export const RTM_DELADDR = constants.RTM_DELADDR as number;
+/** `RTM_GETADDR` from the system headers (undefined where they do not define it). */
+export const RTM_GETADDR = constants.RTM_GETADDR as number;
+/** `RTM_NEWROUTE` from the system headers (undefined where they do not define it). */
+export const RTM_NEWROUTE = constants.RTM_NEWROUTE as number;
+/** `RTM_DELROUTE` from the system headers (undefined where they do not define it). */
+export const RTM_DELROUTE = constants.RTM_DELROUTE as number;
+/** `RTM_GETROUTE` from the system headers (undefined where they do not define it). */
+export const RTM_GETROUTE = constants.RTM_GETROUTE as number;
+/** `IFF_UP` from the system headers (undefined where they do not define it). */
+export const IFF_UP = constants.IFF_UP as number;
+/** `IFF_LOOPBACK` from the system headers (undefined where they do not define it). */
+export const IFF_LOOPBACK = constants.IFF_LOOPBACK as number;
+/** `IFA_F_NODAD` from the system headers (undefined where they do not define it). */
+export const IFA_F_NODAD = constants.IFA_F_NODAD as number;
+/** `IFA_F_PERMANENT` from the system headers (undefined where they do not define it). */
+export const IFA_F_PERMANENT = constants.IFA_F_PERMANENT as number;
+/** `RTPROT_BOOT` from the system headers (undefined where they do not define it). */
+export const RTPROT_BOOT = constants.RTPROT_BOOT as number;
+/** `RTPROT_STATIC` from the system headers (undefined where they do not define it). */
+export const RTPROT_STATIC = constants.RTPROT_STATIC as number;
+/** `VIRTIO_NET_HDR_GSO_NONE` from the system headers (undefined where they do not define it). */
+export const VIRTIO_NET_HDR_GSO_NONE = constants.VIRTIO_NET_HDR_GSO_NONE as number;
+/** `NLMSGERR_ATTR_MSG` from the system headers (undefined where they do not define it). */
+export const NLMSGERR_ATTR_MSG = constants.NLMSGERR_ATTR_MSG as number;
+/** `IFLA_ADDRESS` from the system headers (undefined where they do not define it). */
+export const IFLA_ADDRESS = constants.IFLA_ADDRESS as number;
+/** `IFLA_IFNAME` from the system headers (undefined where they do not define it). */
+export const IFLA_IFNAME = constants.IFLA_IFNAME as number;
+/** `IFLA_MTU` from the system headers (undefined where they do not define it). */
+export const IFLA_MTU = constants.IFLA_MTU as number;
+/** `IFLA_LINK` from the system headers (undefined where they do not define it). */
+export const IFLA_LINK = constants.IFLA_LINK as number;
+/** `IFLA_OPERSTATE` from the system headers (undefined where they do not define it). */
+export const IFLA_OPERSTATE = constants.IFLA_OPERSTATE as number;
+/** `IFLA_LINKINFO` from the system headers (undefined where they do not define it). */
+export const IFLA_LINKINFO = constants.IFLA_LINKINFO as number;
+/** `IFLA_NET_NS_FD` from the system headers (undefined where they do not define it). */
+export const IFLA_NET_NS_FD = constants.IFLA_NET_NS_FD as number;
+/** `IFLA_AF_SPEC` from the system headers (undefined where they do not define it). */
+export const IFLA_AF_SPEC = constants.IFLA_AF_SPEC as number;
+/** `IFLA_GSO_MAX_SEGS` from the system headers (undefined where they do not define it). */
+export const IFLA_GSO_MAX_SEGS = constants.IFLA_GSO_MAX_SEGS as number;
+/** `IFLA_INFO_KIND` from the system headers (undefined where they do not define it). */
+export const IFLA_INFO_KIND = constants.IFLA_INFO_KIND as number;
+/** `IFLA_INFO_DATA` from the system headers (undefined where they do not define it). */
+export const IFLA_INFO_DATA = constants.IFLA_INFO_DATA as number;
+/** `IFLA_INET6_ADDR_GEN_MODE` from the system headers (undefined where they do not define it). */
+export const IFLA_INET6_ADDR_GEN_MODE = constants.IFLA_INET6_ADDR_GEN_MODE as number;
+/** `IN6_ADDR_GEN_MODE_NONE` from the system headers (undefined where they do not define it). */
+export const IN6_ADDR_GEN_MODE_NONE = constants.IN6_ADDR_GEN_MODE_NONE as number;
+/** `VETH_INFO_PEER` from the system headers (undefined where they do not define it). */
+export const VETH_INFO_PEER = constants.VETH_INFO_PEER as number;
+/** `IFA_ADDRESS` from the system headers (undefined where they do not define it). */
+export const IFA_ADDRESS = constants.IFA_ADDRESS as number;
+/** `IFA_LOCAL` from the system headers (undefined where they do not define it). */
+export const IFA_LOCAL = constants.IFA_LOCAL as number;
+/** `IFA_LABEL` from the system headers (undefined where they do not define it). */
+export const IFA_LABEL = constants.IFA_LABEL as number;
+/** `IFA_FLAGS` from the system headers (undefined where they do not define it). */
+export const IFA_FLAGS = constants.IFA_FLAGS as number;
+/** `RTA_DST` from the system headers (undefined where they do not define it). */
+export const RTA_DST = constants.RTA_DST as number;
+/** `RTA_OIF` from the system headers (undefined where they do not define it). */
+export const RTA_OIF = constants.RTA_OIF as number;
+/** `RTA_GATEWAY` from the system headers (undefined where they do not define it). */
+export const RTA_GATEWAY = constants.RTA_GATEWAY as number;
+/** `RTA_PRIORITY` from the system headers (undefined where they do not define it). */
+export const RTA_PRIORITY = constants.RTA_PRIORITY as number;
+/** `RTA_TABLE` from the system headers (undefined where they do not define it). */
+export const RTA_TABLE = constants.RTA_TABLE as number;
+/** `RTN_UNICAST` from the system headers (undefined where they do not define it). */
+export const RTN_UNICAST = constants.RTN_UNICAST as number;
+/** `RT_TABLE_MAIN` from the system headers (undefined where they do not define it). */
+export const RT_TABLE_MAIN = constants.RT_TABLE_MAIN as number;
+/** `RT_SCOPE_UNIVERSE` from the system headers (undefined where they do not define it). */
+export const RT_SCOPE_UNIVERSE = constants.RT_SCOPE_UNIVERSE as number;
+/** `RT_SCOPE_LINK` from the system headers (undefined where they do not define it). */
+export const RT_SCOPE_LINK = constants.RT_SCOPE_LINK as number;
+/** `RT_SCOPE_HOST` from the system headers (undefined where they do not define it). */
+export const RT_SCOPE_HOST = constants.RT_SCOPE_HOST as number;

@@ -8,8 +8,23 @@
  */
 import { endianness } from 'node:os';
 import { constants as osConstants } from 'node:os';
-import { native } from './binding.js';
-import { AF_NETLINK, NETLINK_EXT_ACK, SOCK_RAW, SOL_NETLINK, SOL_SOCKET, SO_RCVTIMEO, SO_SNDBUF } from './constants.generated.js';
+import {
+  AF_NETLINK,
+  NETLINK_EXT_ACK,
+  NLMSGERR_ATTR_MSG,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLM_F_ACK,
+  NLM_F_ACK_TLVS,
+  NLM_F_CAPPED,
+  NLM_F_DUMP,
+  NLM_F_REQUEST,
+  SOCK_RAW,
+  SOL_NETLINK,
+  SOL_SOCKET,
+  SO_RCVTIMEO,
+  SO_SNDBUF,
+} from './constants.generated.js';
 import { SystemError } from './errors.js';
 import { bind, getsockname } from './connection.js';
 import { recv, send } from './io.js';
@@ -17,7 +32,6 @@ import { close, socket } from './socket.js';
 import { socketIn, type NetnsRef } from './socketin.js';
 import { setsockopt } from './sockopt.js';
 
-const K = native.netnsConstants;
 const LE = endianness() === 'LE';
 const { EAGAIN, EPROTO } = osConstants.errno;
 
@@ -158,8 +172,8 @@ export class NetlinkSocket {
    */
   exchange(what: string, type: number, flags: number, header: Uint8Array, attrs: readonly Attr[] = [], context?: string): NlMessage[] {
     const seq = (this.seq = (this.seq + 1) >>> 0);
-    const dump = (flags & K.NLM_F_DUMP) === K.NLM_F_DUMP;
-    const message = encodeMessage(type, flags | K.NLM_F_REQUEST | (dump ? 0 : K.NLM_F_ACK), seq, header, attrs);
+    const dump = (flags & NLM_F_DUMP) === NLM_F_DUMP;
+    const message = encodeMessage(type, flags | NLM_F_REQUEST | (dump ? 0 : NLM_F_ACK), seq, header, attrs);
     send(this.fd, message);
     const replies: NlMessage[] = [];
     for (;;) {
@@ -172,12 +186,12 @@ export class NetlinkSocket {
       }
       for (const m of decodeMessages(this.buf.subarray(0, n))) {
         if (m.seq !== seq || (m.pid !== this.portId && m.pid !== 0)) continue; // not the answer to this request
-        if (m.type === K.NLMSG_ERROR) {
+        if (m.type === NLMSG_ERROR) {
           const errno = -i32(m.body, 0);
           if (errno === 0) return replies;
           throw new SystemError(errno, what, undefined, [context, extAckMessage(m)].filter(Boolean).join(': ') || undefined);
         }
-        if (m.type === K.NLMSG_DONE) {
+        if (m.type === NLMSG_DONE) {
           if (dump) return replies;
           continue;
         }
@@ -194,10 +208,10 @@ export class NetlinkSocket {
 
 /** The kernel's text of an extended ack (NLMSGERR_ATTR_MSG), if it sent one. */
 function extAckMessage(m: NlMessage): string | undefined {
-  if ((m.flags & K.NLM_F_ACK_TLVS) === 0) return undefined;
+  if ((m.flags & NLM_F_ACK_TLVS) === 0) return undefined;
   // struct nlmsgerr: int error, then the request's nlmsghdr (and, unless capped, the whole request).
-  const requestLength = (m.flags & K.NLM_F_CAPPED) !== 0 ? 16 : u32(m.body, 4);
+  const requestLength = (m.flags & NLM_F_CAPPED) !== 0 ? 16 : u32(m.body, 4);
   const tlvs = decodeAttrs(m.body.subarray(4 + align4(requestLength)));
-  const text = tlvs.get(K.NLMSGERR_ATTR_MSG);
+  const text = tlvs.get(NLMSGERR_ATTR_MSG);
   return text ? text.toString('utf8').replace(/\0.*$/s, '') : undefined;
 }

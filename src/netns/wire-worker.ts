@@ -17,10 +17,11 @@ import { randomBytes } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import * as s from '../index.js';
 import { ethernet, ipv4, ipv6, tcp } from '../packet/index.js';
+import { SIZEOF_VIRTIO_NET_HDR } from '../sizes.generated.js';
 import type { NormalizedImpairment } from './impair.js';
 
 /** struct virtio_net_hdr, in front of every frame read or written with PACKET_VNET_HDR. */
-const VNET = 10;
+const VNET = SIZEOF_VIRTIO_NET_HDR;
 /** Batches read per readiness callback before letting timers run. */
 const BATCHES_PER_WAKE = 4;
 

@@ -109,6 +109,7 @@ import { constantName } from './constants.js';
 import { attrString, parseAttributes, u16, u32, u64, w16, w32 } from './netlink.js';
 import { TCP_STATES, decodeTcpInfo } from './optcodecs.js';
 import type { SockAddr, SockAddrLl } from './sockaddr.js';
+import { SIZEOF_INET_DIAG_MSG, SIZEOF_INET_DIAG_REQ_V2, SIZEOF_PACKET_DIAG_MSG, SIZEOF_PACKET_DIAG_REQ, SIZEOF_UNIX_DIAG_MSG, SIZEOF_UNIX_DIAG_REQ } from './sizes.generated.js';
 import { decodeSkMemInfo } from './skmem.js';
 import type { BpfInstruction } from './sockopt.js';
 import type { InetDiag, PacketDiag, PacketRing, SocketEntry, TcpDiag } from './diagtypes.js';
@@ -132,7 +133,7 @@ const INET_EXT = bit(INET_DIAG_INFO) | bit(INET_DIAG_VEGASINFO) | bit(INET_DIAG_
 
 /** `struct inet_diag_req_v2` for a dump of `protocol` sockets of `family` in `states`. @internal */
 export function inetRequest(family: number, protocol: number, states: number): Buffer {
-  const r = Buffer.alloc(56);
+  const r = Buffer.alloc(SIZEOF_INET_DIAG_REQ_V2);
   r[0] = family;
   r[1] = protocol;
   r[2] = INET_EXT;
@@ -143,12 +144,19 @@ export function inetRequest(family: number, protocol: number, states: number): B
   return r;
 }
 
-/** `struct unix_diag_req` for a dump of unix sockets in `states`, with everything ss -xem shows. @internal */
-export function unixRequest(states: number): Buffer {
-  const r = Buffer.alloc(24);
+/** Everything `ss -xem` shows of a unix socket: the UDIAG_SHOW_* bits of a dump. */
+const UNIX_SHOW = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN | UDIAG_SHOW_MEMINFO | UDIAG_SHOW_UID;
+
+/**
+ * `struct unix_diag_req` for unix sockets in `states`: a dump of all of them with everything ss -xem
+ * shows, or, with `ino`, the one socket of that inode and the `show` bits given. @internal
+ */
+export function unixRequest(states: number, { ino = 0, show = UNIX_SHOW }: { ino?: number; show?: number } = {}): Buffer {
+  const r = Buffer.alloc(SIZEOF_UNIX_DIAG_REQ);
   r[0] = AF_UNIX;
   w32(r, states, 4);
-  w32(r, UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN | UDIAG_SHOW_MEMINFO | UDIAG_SHOW_UID, 12);
+  w32(r, ino, 8);
+  w32(r, show, 12);
   w32(r, INET_DIAG_NOCOOKIE, 16);
   w32(r, INET_DIAG_NOCOOKIE, 20);
   return r;
@@ -156,7 +164,7 @@ export function unixRequest(states: number): Buffer {
 
 /** `struct packet_diag_req` for a dump of every packet socket, with everything ss -0e shows. @internal */
 export function packetRequest(): Buffer {
-  const r = Buffer.alloc(20);
+  const r = Buffer.alloc(SIZEOF_PACKET_DIAG_REQ);
   r[0] = AF_PACKET;
   w32(r, PACKET_SHOW_INFO | PACKET_SHOW_MCLIST | PACKET_SHOW_RING_CFG | PACKET_SHOW_FANOUT | PACKET_SHOW_MEMINFO | PACKET_SHOW_FILTER, 8);
   w32(r, INET_DIAG_NOCOOKIE, 12);
@@ -201,11 +209,11 @@ function netidOfInet(type: number, protocol: number): string {
  * @internal
  */
 export function parseInet(body: Buffer, type: number, dumpProtocol: number): SocketEntry | null {
-  if (body.length < 72) return null;
+  if (body.length < SIZEOF_INET_DIAG_MSG) return null;
   const family = body[0]!;
   const state = body[1]!;
   const ifindex = u32(body, 40);
-  const attrs = parseAttributes(body.subarray(72));
+  const attrs = parseAttributes(body.subarray(SIZEOF_INET_DIAG_MSG));
   const protocol = type === SOCK_RAW ? (attrs.get(INET_DIAG_PROTOCOL)?.[0] ?? body.readUInt16BE(4)) : dumpProtocol;
   const dst = body.subarray(24, 40);
   const dport = body.readUInt16BE(6);
@@ -301,10 +309,10 @@ function userDev(kdev: number): { dev: number; major: number; minor: number } {
  * @internal
  */
 export function parseUnix(body: Buffer): SocketEntry | null {
-  if (body.length < 16) return null;
+  if (body.length < SIZEOF_UNIX_DIAG_MSG) return null;
   const type = body[1]!;
   const state = body[2]!;
-  const attrs = parseAttributes(body.subarray(16));
+  const attrs = parseAttributes(body.subarray(SIZEOF_UNIX_DIAG_MSG));
   const name = attrs.get(UNIX_DIAG_NAME);
   const sun = Buffer.alloc(2 + (name?.length ?? 0)); // struct sockaddr_un, as long as the name
   w16(sun, AF_UNIX, 0);
@@ -362,11 +370,11 @@ function ring(b: Buffer | undefined): PacketRing | null {
 
 /** A `struct packet_diag_msg` and its attributes. @internal */
 export function parsePacket(body: Buffer): SocketEntry | null {
-  if (body.length < 16) return null;
+  if (body.length < SIZEOF_PACKET_DIAG_MSG) return null;
   const type = body[1]!;
   const ethProtocol = u16(body, 2);
   const protocol = ((ethProtocol & 0xff) << 8) | (ethProtocol >> 8); // htons
-  const attrs = parseAttributes(body.subarray(16));
+  const attrs = parseAttributes(body.subarray(SIZEOF_PACKET_DIAG_MSG));
   const info = attrs.get(PACKET_DIAG_INFO);
   const uid = attrs.get(PACKET_DIAG_UID);
   const skmemBytes = attrs.get(PACKET_DIAG_MEMINFO);

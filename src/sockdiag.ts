@@ -28,7 +28,7 @@ import { constantName } from './constants.js';
 import { invalidArgType, invalidArgValue, outOfRange } from './argerrors.js';
 import { inetRequest, packetRequest, parseInet, parsePacket, parseUnix, resolveUnixPeers, unixRequest } from './diagparse.js';
 import type { SocketEntry } from './diagtypes.js';
-import { netlinkDump } from './netlink.js';
+import { netlinkDump } from './netlinksocket.js';
 import { procRawSockets } from './procnet.js';
 import { SystemError } from './errors.js';
 import { TCP_STATES } from './optcodecs.js';

@@ -6,7 +6,6 @@
  * @packageDocumentation
  */
 import { isIP } from 'node:net';
-import { endianness } from 'node:os';
 import { invalidArgValue } from '../argerrors.js';
 import {
   AF_INET,
@@ -51,25 +50,19 @@ import {
   VETH_INFO_PEER,
 } from '../constants.generated.js';
 import { inet_ntop, inet_pton } from '../inet.js';
-import { NetlinkSocket, cString, decodeAttrs, encodeAttrs, i32, u32, u32Bytes, type Attr, type NlMessage } from '../nlmsg.js';
+import { attrString, cString, encodeAttrs, i32, parseAttributes, u32, u32Bytes, w32, type Attr, type NlMessage } from '../netlink.js';
+import { NetlinkSocket } from '../netlinksocket.js';
 import type { NetnsRef } from '../socketin.js';
 import { SIZEOF_IFADDRMSG, SIZEOF_IFINFOMSG, SIZEOF_RTMSG } from '../sizes.generated.js';
 
-const LE = endianness() === 'LE';
 
 /** struct ifinfomsg: family, type, index, flags, change. */
 function ifinfomsg(index = 0, flags = 0, change = 0): Buffer {
   const b = Buffer.alloc(SIZEOF_IFINFOMSG);
   b[0] = AF_UNSPEC;
-  if (LE) {
-    b.writeInt32LE(index, 4);
-    b.writeUInt32LE(flags >>> 0, 8);
-    b.writeUInt32LE(change >>> 0, 12);
-  } else {
-    b.writeInt32BE(index, 4);
-    b.writeUInt32BE(flags >>> 0, 8);
-    b.writeUInt32BE(change >>> 0, 12);
-  }
+  w32(b, index, 4);
+  w32(b, flags, 8);
+  w32(b, change, 12);
   return b;
 }
 
@@ -139,7 +132,7 @@ export class Rtnl {
   }
 
   private request(what: string, type: number, flags: number, header: Buffer, attrs: Attr[], context: string): NlMessage[] {
-    return this.nl.exchange(what, type, flags, header, attrs, `${context} in ${this.label}`);
+    return this.nl.request({ what, type, flags, header, attrs, context: `${context} in ${this.label}` });
   }
 
   links(): LinkInfo[] {
@@ -198,7 +191,7 @@ export class Rtnl {
     header[0] = cidr.family;
     header[1] = cidr.prefixLength;
     header[3] = RT_SCOPE_UNIVERSE;
-    u32Bytes(index).copy(header, 4);
+    w32(header, index, 4);
     const bytes = inet_pton(cidr.family, cidr.address);
     const attrs: Attr[] = [[IFA_ADDRESS, bytes]];
     if (cidr.family === AF_INET) attrs.push([IFA_LOCAL, bytes]);
@@ -213,7 +206,7 @@ export class Rtnl {
       .filter((m) => m.type === RTM_NEWADDR)
       .map((m) => {
         const family = m.body[0]!;
-        const attrs = decodeAttrs(m.body.subarray(SIZEOF_IFADDRMSG));
+        const attrs = parseAttributes(m.body.subarray(SIZEOF_IFADDRMSG));
         const raw = attrs.get(IFA_LOCAL) ?? attrs.get(IFA_ADDRESS);
         return { index: u32(m.body, 4), family, address: raw ? inet_ntop(family, raw) : '', prefixLength: m.body[1]! };
       });
@@ -241,7 +234,7 @@ export class Rtnl {
       .filter((m) => m.type === RTM_NEWROUTE && m.body[4] === RT_TABLE_MAIN)
       .map((m) => {
         const family = m.body[0]!;
-        const attrs = decodeAttrs(m.body.subarray(SIZEOF_RTMSG));
+        const attrs = parseAttributes(m.body.subarray(SIZEOF_RTMSG));
         const dst = attrs.get(RTA_DST);
         const gw = attrs.get(RTA_GATEWAY);
         const oif = attrs.get(RTA_OIF);
@@ -256,17 +249,17 @@ export class Rtnl {
 }
 
 function decodeLink(m: NlMessage): LinkInfo {
-  const attrs = decodeAttrs(m.body.subarray(SIZEOF_IFINFOMSG));
+  const attrs = parseAttributes(m.body.subarray(SIZEOF_IFINFOMSG));
   const info = attrs.get(IFLA_LINKINFO);
-  const kind = info ? decodeAttrs(info).get(IFLA_INFO_KIND) : undefined;
+  const kind = info ? parseAttributes(info).get(IFLA_INFO_KIND) : undefined;
   const mac = attrs.get(IFLA_ADDRESS);
   return {
     index: i32(m.body, 4),
-    name: (attrs.get(IFLA_IFNAME) ?? Buffer.alloc(0)).toString('utf8').replace(/\0.*$/s, ''),
+    name: attrString(attrs.get(IFLA_IFNAME) ?? Buffer.alloc(0)),
     mtu: attrs.has(IFLA_MTU) ? u32(attrs.get(IFLA_MTU)!, 0) : 0,
     up: (u32(m.body, 8) & IFF_UP) !== 0,
     mac: mac ? [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':') : '',
-    kind: kind ? kind.toString('utf8').replace(/\0.*$/s, '') : undefined,
+    kind: kind ? attrString(kind) : undefined,
   };
 }
 

@@ -37,7 +37,7 @@ import {
 } from './constants.generated.js';
 import { constantName } from './constants.js';
 import { SystemError } from './errors.js';
-import { unixRequest } from './diagparse.js';
+import { unixRequest } from './diagrequest.js';
 import { parseAttributes, u32 } from './netlink.js';
 import { NetlinkSocket } from './netlinksocket.js';
 import type { TcpInfo } from './optcodecs.js';

@@ -26,7 +26,8 @@ import {
 } from './constants.generated.js';
 import { constantName } from './constants.js';
 import { invalidArgType, invalidArgValue, outOfRange } from './argerrors.js';
-import { inetRequest, packetRequest, parseInet, parsePacket, parseUnix, resolveUnixPeers, unixRequest } from './diagparse.js';
+import { parseInet, parsePacket, parseUnix, resolveUnixPeers } from './diagparse.js';
+import { inetRequest, packetRequest, unixRequest } from './diagrequest.js';
 import type { SocketEntry } from './diagtypes.js';
 import { netlinkDump } from './netlinksocket.js';
 import { procRawSockets } from './procnet.js';

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { arp, ethernet, icmp, icmpv6, ipv4, ipv6, tcp, udp } from '../src/packet/index.js';
 import type { PseudoHeader } from '../src/packet/index.js';
 import { checkFdLeaks } from './helpers/fds.js';
+import { mulberry32 } from '../src/random.js';
 
 checkFdLeaks();
 
@@ -80,16 +81,6 @@ function ours(top: string, buf: Buffer): Ours {
 
 // ---- (a) our encoders, Python's parser ---------------------------------------------------------
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = mulberry32(0xc0ffee);
 const int = (n: number): number => Math.floor(rand() * n);
 const bit = (): boolean => rand() < 0.5;

@@ -37,19 +37,6 @@ import { socketFds } from './procfd.js';
 import type { SockAddrIn, SockAddrIn6 } from './sockaddr.js';
 import { append, own } from './own.js';
 
-export type {
-  SocketEntry,
-  SocketTimer,
-  TcpDiag,
-  InetDiag,
-  UnixDiag,
-  PacketDiag,
-  PacketRing,
-  BbrInfo,
-  VegasInfo,
-  DctcpInfo,
-} from './diagtypes.js';
-
 /** What {@link listSockets} lists; every field narrows the list, and all of them must match. */
 export interface SocketFilter {
   /** AF_INET, AF_INET6, AF_UNIX or AF_PACKET; all four when absent. */

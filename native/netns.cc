@@ -193,14 +193,16 @@ Napi::Value SocketNetns(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitNetns(Napi::Env env, Napi::Object exports) {
-  exports.Set("socketIn", Napi::Function::New(env, SocketIn, "socketIn"));
-  exports.Set("openIn", Napi::Function::New(env, OpenIn, "openIn"));
-  exports.Set("unshareNetnsAt", Napi::Function::New(env, UnshareNetnsAt, "unshareNetnsAt"));
-  exports.Set("mount", Napi::Function::New(env, Mount, "mount"));
-  exports.Set("umount2", Napi::Function::New(env, Umount2, "umount2"));
-  exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
-  exports.Set("nsType", Napi::Function::New(env, NsType, "nsType"));
-  exports.Set("socketNetns", Napi::Function::New(env, SocketNetns, "socketNetns"));
+  ExportFunctions(env, exports, {
+      {"socketIn", SocketIn},
+      {"openIn", OpenIn},
+      {"unshareNetnsAt", UnshareNetnsAt},
+      {"mount", Mount},
+      {"umount2", Umount2},
+      {"flock", Flock},
+      {"nsType", NsType},
+      {"socketNetns", SocketNetns},
+  });
 }
 
 }  // namespace sockfd

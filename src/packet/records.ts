@@ -6,20 +6,14 @@
  * @internal
  */
 import { invalidArgValue } from './errors.js';
+import type { MldQuery } from './mld.js';
 import { asBuffer, bool, obj, optArray, optUint, uint } from './util.js';
 
 /**
  * The fields an IGMPv3 or MLDv2 query has after its address: Resv, S and QRV in one byte, QQIC, the
- * number of sources, the sources. @internal
+ * number of sources, the sources (an IGMP `Header` has the same ones). @internal
  */
-export interface QuerySources {
-  flagsReserved?: number;
-  suppress?: boolean;
-  qrv?: number;
-  qqic?: number;
-  sources?: readonly string[];
-  numberOfSources?: number;
-}
+export type QuerySources = Pick<MldQuery, 'flagsReserved' | 'suppress' | 'qrv' | 'qqic' | 'sources' | 'numberOfSources'>;
 
 /** Whether a query is a v3 (IGMP) or v2 (MLD) one: it has any of those fields (a lying count alone does not count). @internal */
 export function hasQuerySources(q: QuerySources): boolean {

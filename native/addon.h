@@ -15,6 +15,8 @@
 
 #include <napi.h>
 
+#include <initializer_list>
+
 #include "result.h"
 
 namespace sockfd {
@@ -43,6 +45,18 @@ Napi::Function HotFunction(Napi::Env env, const char* name, void* data = nullptr
   napi_status status = napi_create_function(env, name, NAPI_AUTO_LENGTH, HotCallback<F>, data, &fn);
   NAPI_THROW_IF_FAILED(env, status, Napi::Function());
   return Napi::Function(env, fn);
+}
+
+// One binding of a family: its JS name and the function that implements it.
+struct Binding {
+  const char* name;
+  Napi::Value (*function)(const Napi::CallbackInfo&);
+};
+
+// Registers each binding as `exports[name]`, a function of that name (node-addon-api's trampoline: for
+// the calls made once per system call in a loop, see HotFunction and ExportWithValidation instead).
+inline void ExportFunctions(Napi::Env env, Napi::Object exports, std::initializer_list<Binding> bindings) {
+  for (const Binding& b : bindings) exports.Set(b.name, Napi::Function::New(env, b.function, b.name));
 }
 
 // Validation-only twins. The event-loop layer must check a call's arguments when the call is made, even

@@ -110,14 +110,18 @@ Napi::Value Shed(const Napi::CallbackInfo& info) { return Result(info.Env(), She
 }  // namespace
 
 void InitConnection(Napi::Env env, Napi::Object exports) {
-  exports.Set("bind", Napi::Function::New(env, Bind, "bind"));
-  exports.Set("listen", Napi::Function::New(env, Listen, "listen"));
+  ExportFunctions(env, exports, {
+      {"bind", Bind},
+      {"listen", Listen},
+  });
   ExportWithValidation<Accept>(env, exports, "accept");
   ExportWithValidation<Connect>(env, exports, "connect");
-  exports.Set("reserveFd", Napi::Function::New(env, ReserveFd, "reserveFd"));
-  exports.Set("shedConnections", Napi::Function::New(env, Shed, "shedConnections"));
-  exports.Set("getsockname", Napi::Function::New(env, GetSockName, "getsockname"));
-  exports.Set("getpeername", Napi::Function::New(env, GetPeerName, "getpeername"));
+  ExportFunctions(env, exports, {
+      {"reserveFd", ReserveFd},
+      {"shedConnections", Shed},
+      {"getsockname", GetSockName},
+      {"getpeername", GetPeerName},
+  });
 }
 
 }  // namespace sockfd

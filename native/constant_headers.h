@@ -17,18 +17,29 @@
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
 #include <poll.h>
+#include <sched.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 
 #include <linux/filter.h>
 #include <linux/icmp.h>
+#include <linux/if_addr.h>
 #include <linux/if_ether.h>
+#include <linux/if_link.h>
 #include <linux/if_packet.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/packet_diag.h>
+#include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <linux/sockios.h>
 #include <linux/unix_diag.h>
+#include <linux/veth.h>
+// linux/virtio_net.h names a struct member `class`, a C++ keyword: renamed while the header is read.
+#define class class_
+#include <linux/virtio_net.h>
+#undef class
 
 #endif  // SOCKFD_CONSTANT_HEADERS_H_

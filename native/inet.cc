@@ -62,10 +62,12 @@ Napi::Value InetNtop(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitInet(Napi::Env env, Napi::Object exports) {
-  exports.Set("if_nametoindex", Napi::Function::New(env, IfNameToIndex, "if_nametoindex"));
-  exports.Set("if_indextoname", Napi::Function::New(env, IfIndexToName, "if_indextoname"));
-  exports.Set("inet_pton", Napi::Function::New(env, InetPton, "inet_pton"));
-  exports.Set("inet_ntop", Napi::Function::New(env, InetNtop, "inet_ntop"));
+  ExportFunctions(env, exports, {
+      {"if_nametoindex", IfNameToIndex},
+      {"if_indextoname", IfIndexToName},
+      {"inet_pton", InetPton},
+      {"inet_ntop", InetNtop},
+  });
 }
 
 }  // namespace sockfd

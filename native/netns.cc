@@ -2,9 +2,8 @@
 // opened there, for the per-namespace /proc/sys/net files), the creation of a namespace on a helper
 // thread (unshare(2) + a bind mount of its ns file, as `ip netns add` does), and the thin mount(2),
 // umount2(2), flock(2), ioctl(NS_GET_NSTYPE) and ioctl(SIOCGSKNS) mirrors that sockfd/netns builds its
-// policy on. Also the header values that sockfd/netns needs (mount flags, rtnetlink message types and
-// attributes), as one internal constants object: many of them are enum members, which the #ifdef list
-// of constants.txt cannot see.
+// policy on. The header values it uses (namespace types, mount flags, rtnetlink) are exported with the
+// others, from native/constants.txt.
 //
 // Entering a namespace: setns(2) moves only the calling thread. socketIn and openIn enter the target,
 // make their one call and return to the thread's own namespace inside a single native call, so no JS
@@ -24,20 +23,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <net/if.h>
-
-#include <linux/if_addr.h>
-#include <linux/if_link.h>
-#include <linux/netlink.h>
 #include <linux/nsfs.h>
-#include <linux/rtnetlink.h>
-#include <linux/sock_diag.h>
-#include <linux/unix_diag.h>
-#include <linux/veth.h>
-// linux/virtio_net.h names a struct member `class`, a C++ keyword: renamed while the header is read.
-#define class class_
-#include <linux/virtio_net.h>
-#undef class
 
 #include <string>
 
@@ -204,51 +190,19 @@ Napi::Value SocketNetns(const Napi::CallbackInfo& info) {
   return Result(info.Env(), SocketNamespaceFd(ArgFd(info, 0)));
 }
 
-// The header values sockfd/netns uses. X(name) for a name the headers define (macro or enum member);
-// sizes of the structures it writes are given as SIZEOF_<struct>.
-#define SOCKFD_NETNS_CONSTANTS(X)                                                                                       \
-  X(CLONE_NEWNET) X(CLONE_NEWNS) X(CLONE_NEWUTS) X(CLONE_NEWIPC) X(CLONE_NEWUSER) X(CLONE_NEWPID) X(CLONE_NEWCGROUP)  \
-  X(MS_BIND) X(MS_REC) X(MS_SHARED) X(MS_PRIVATE) X(MNT_DETACH) X(LOCK_EX) X(LOCK_UN) X(LOCK_NB)                      \
-  X(NLMSG_ERROR) X(NLMSG_DONE) X(NLM_F_REQUEST) X(NLM_F_ACK) X(NLM_F_CREATE) X(NLM_F_EXCL) X(NLM_F_REPLACE)           \
-  X(NLM_F_DUMP) X(NLM_F_CAPPED) X(NLM_F_ACK_TLVS) X(NLMSGERR_ATTR_MSG)                                                \
-  X(RTM_NEWLINK) X(RTM_DELLINK) X(RTM_GETLINK) X(RTM_NEWADDR) X(RTM_DELADDR) X(RTM_GETADDR) X(RTM_NEWROUTE)           \
-  X(RTM_DELROUTE) X(RTM_GETROUTE)                                                                                     \
-  X(IFLA_ADDRESS) X(IFLA_IFNAME) X(IFLA_MTU) X(IFLA_LINK) X(IFLA_OPERSTATE) X(IFLA_LINKINFO) X(IFLA_NET_NS_FD)         \
-  X(IFLA_AF_SPEC) X(IFLA_GSO_MAX_SEGS) X(IFLA_INFO_KIND) X(IFLA_INFO_DATA) X(VETH_INFO_PEER)                         \
-  X(IFLA_INET6_ADDR_GEN_MODE) X(IN6_ADDR_GEN_MODE_NONE) X(IFF_UP) X(IFF_LOOPBACK)                     \
-  X(IFA_ADDRESS) X(IFA_LOCAL) X(IFA_LABEL) X(IFA_FLAGS) X(IFA_F_NODAD) X(IFA_F_PERMANENT)                             \
-  X(RTA_DST) X(RTA_OIF) X(RTA_GATEWAY) X(RTA_PRIORITY) X(RTA_TABLE) X(RTN_UNICAST) X(RT_TABLE_MAIN) X(RTPROT_BOOT)     \
-  X(RTPROT_STATIC) X(RT_SCOPE_UNIVERSE) X(RT_SCOPE_LINK) X(RT_SCOPE_HOST)                                            \
-  X(SOCK_DIAG_BY_FAMILY) X(UDIAG_SHOW_RQLEN) X(UNIX_DIAG_RQLEN) X(VIRTIO_NET_HDR_GSO_NONE)
-
-void InitNetnsConstants(Napi::Env env, Napi::Object exports) {
-  Napi::Object constants = Napi::Object::New(env);
-#define SOCKFD_NETNS_CONSTANT(name) constants.Set(#name, Napi::Number::New(env, static_cast<double>(name)));
-  SOCKFD_NETNS_CONSTANTS(SOCKFD_NETNS_CONSTANT)
-#undef SOCKFD_NETNS_CONSTANT
-  constants.Set("SIZEOF_NLMSGHDR", Napi::Number::New(env, sizeof(nlmsghdr)));
-  constants.Set("SIZEOF_IFINFOMSG", Napi::Number::New(env, sizeof(ifinfomsg)));
-  constants.Set("SIZEOF_IFADDRMSG", Napi::Number::New(env, sizeof(ifaddrmsg)));
-  constants.Set("SIZEOF_RTMSG", Napi::Number::New(env, sizeof(rtmsg)));
-  constants.Set("SIZEOF_NLMSGERR", Napi::Number::New(env, sizeof(nlmsgerr)));
-  constants.Set("SIZEOF_UNIX_DIAG_REQ", Napi::Number::New(env, sizeof(unix_diag_req)));
-  constants.Set("SIZEOF_UNIX_DIAG_MSG", Napi::Number::New(env, sizeof(unix_diag_msg)));
-  constants.Set("SIZEOF_VIRTIO_NET_HDR", Napi::Number::New(env, sizeof(virtio_net_hdr)));
-  exports.Set("netnsConstants", constants);
-}
-
 }  // namespace
 
 void InitNetns(Napi::Env env, Napi::Object exports) {
-  exports.Set("socketIn", Napi::Function::New(env, SocketIn, "socketIn"));
-  exports.Set("openIn", Napi::Function::New(env, OpenIn, "openIn"));
-  exports.Set("unshareNetnsAt", Napi::Function::New(env, UnshareNetnsAt, "unshareNetnsAt"));
-  exports.Set("mount", Napi::Function::New(env, Mount, "mount"));
-  exports.Set("umount2", Napi::Function::New(env, Umount2, "umount2"));
-  exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
-  exports.Set("nsType", Napi::Function::New(env, NsType, "nsType"));
-  exports.Set("socketNetns", Napi::Function::New(env, SocketNetns, "socketNetns"));
-  InitNetnsConstants(env, exports);
+  ExportFunctions(env, exports, {
+      {"socketIn", SocketIn},
+      {"openIn", OpenIn},
+      {"unshareNetnsAt", UnshareNetnsAt},
+      {"mount", Mount},
+      {"umount2", Umount2},
+      {"flock", Flock},
+      {"nsType", NsType},
+      {"socketNetns", SocketNetns},
+  });
 }
 
 }  // namespace sockfd

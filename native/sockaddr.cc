@@ -294,9 +294,11 @@ Napi::Value EncodeSockaddr(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitSockaddr(Napi::Env env, Napi::Object exports) {
-  exports.Set("decodeSockaddr", Napi::Function::New(env, DecodeSockaddr, "decodeSockaddr"));
-  exports.Set("decodeRawSockaddr", Napi::Function::New(env, DecodeRawSockaddr, "decodeRawSockaddr"));
-  exports.Set("encodeSockaddr", Napi::Function::New(env, EncodeSockaddr, "encodeSockaddr"));
+  ExportFunctions(env, exports, {
+      {"decodeSockaddr", DecodeSockaddr},
+      {"decodeRawSockaddr", DecodeRawSockaddr},
+      {"encodeSockaddr", EncodeSockaddr},
+  });
 }
 
 }  // namespace sockfd

@@ -138,13 +138,15 @@ Napi::Value Poll(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitSocket(Napi::Env env, Napi::Object exports) {
-  exports.Set("socket", Napi::Function::New(env, Socket, "socket"));
-  exports.Set("socketpair", Napi::Function::New(env, SocketPair, "socketpair"));
-  exports.Set("close", Napi::Function::New(env, Close, "close"));
-  exports.Set("shutdown", Napi::Function::New(env, Shutdown, "shutdown"));
-  exports.Set("fcntl", Napi::Function::New(env, Fcntl, "fcntl"));
-  exports.Set("ioctl", Napi::Function::New(env, Ioctl, "ioctl"));
-  exports.Set("poll", Napi::Function::New(env, Poll, "poll"));
+  ExportFunctions(env, exports, {
+      {"socket", Socket},
+      {"socketpair", SocketPair},
+      {"close", Close},
+      {"shutdown", Shutdown},
+      {"fcntl", Fcntl},
+      {"ioctl", Ioctl},
+      {"poll", Poll},
+  });
 }
 
 }  // namespace sockfd

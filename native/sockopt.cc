@@ -74,9 +74,11 @@ Napi::Value SetSockOptProgram(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitSockopt(Napi::Env env, Napi::Object exports) {
-  exports.Set("getsockopt", Napi::Function::New(env, GetSockOpt, "getsockopt"));
-  exports.Set("setsockopt", Napi::Function::New(env, SetSockOpt, "setsockopt"));
-  exports.Set("setsockoptprog", Napi::Function::New(env, SetSockOptProgram, "setsockoptprog"));
+  ExportFunctions(env, exports, {
+      {"getsockopt", GetSockOpt},
+      {"setsockopt", SetSockOpt},
+      {"setsockoptprog", SetSockOptProgram},
+  });
 }
 
 }  // namespace sockfd

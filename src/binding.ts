@@ -51,92 +51,6 @@ export type ValidatedCalls = Pick<
   | 'sendmmsgPacked'
   | 'recvmmsgPacked'
 >;
-/** @internal The header values sockfd/netns uses (native/netns.cc): mount flags, rtnetlink types and attributes, struct sizes. */
-export type NetnsConstants = Readonly<Record<
-    'CLONE_NEWNET'
-  | 'CLONE_NEWNS'
-  | 'CLONE_NEWUTS'
-  | 'CLONE_NEWIPC'
-  | 'CLONE_NEWUSER'
-  | 'CLONE_NEWPID'
-  | 'CLONE_NEWCGROUP'
-  | 'MS_BIND'
-  | 'MS_REC'
-  | 'MS_SHARED'
-  | 'MS_PRIVATE'
-  | 'MNT_DETACH'
-  | 'LOCK_EX'
-  | 'LOCK_UN'
-  | 'LOCK_NB'
-  | 'NLMSG_ERROR'
-  | 'NLMSG_DONE'
-  | 'NLM_F_REQUEST'
-  | 'NLM_F_ACK'
-  | 'NLM_F_CREATE'
-  | 'NLM_F_EXCL'
-  | 'NLM_F_REPLACE'
-  | 'NLM_F_DUMP'
-  | 'NLM_F_CAPPED'
-  | 'NLM_F_ACK_TLVS'
-  | 'NLMSGERR_ATTR_MSG'
-  | 'RTM_NEWLINK'
-  | 'RTM_DELLINK'
-  | 'RTM_GETLINK'
-  | 'RTM_NEWADDR'
-  | 'RTM_DELADDR'
-  | 'RTM_GETADDR'
-  | 'RTM_NEWROUTE'
-  | 'RTM_DELROUTE'
-  | 'RTM_GETROUTE'
-  | 'IFLA_ADDRESS'
-  | 'IFLA_IFNAME'
-  | 'IFLA_MTU'
-  | 'IFLA_LINK'
-  | 'IFLA_OPERSTATE'
-  | 'IFLA_LINKINFO'
-  | 'IFLA_NET_NS_FD'
-  | 'IFLA_AF_SPEC'
-  | 'IFLA_GSO_MAX_SEGS'
-  | 'IFLA_INFO_KIND'
-  | 'IFLA_INFO_DATA'
-  | 'VETH_INFO_PEER'
-  | 'IFLA_INET6_ADDR_GEN_MODE'
-  | 'IN6_ADDR_GEN_MODE_NONE'
-  | 'IFF_UP'
-  | 'IFF_LOOPBACK'
-  | 'IFA_ADDRESS'
-  | 'IFA_LOCAL'
-  | 'IFA_LABEL'
-  | 'IFA_FLAGS'
-  | 'IFA_F_NODAD'
-  | 'IFA_F_PERMANENT'
-  | 'RTA_DST'
-  | 'RTA_OIF'
-  | 'RTA_GATEWAY'
-  | 'RTA_PRIORITY'
-  | 'RTA_TABLE'
-  | 'RTN_UNICAST'
-  | 'RT_TABLE_MAIN'
-  | 'RTPROT_BOOT'
-  | 'RTPROT_STATIC'
-  | 'RT_SCOPE_UNIVERSE'
-  | 'RT_SCOPE_LINK'
-  | 'RT_SCOPE_HOST'
-  | 'SOCK_DIAG_BY_FAMILY'
-  | 'UDIAG_SHOW_RQLEN'
-  | 'UNIX_DIAG_RQLEN'
-  | 'VIRTIO_NET_HDR_GSO_NONE'
-  | 'SIZEOF_NLMSGHDR'
-  | 'SIZEOF_IFINFOMSG'
-  | 'SIZEOF_IFADDRMSG'
-  | 'SIZEOF_RTMSG'
-  | 'SIZEOF_NLMSGERR'
-  | 'SIZEOF_UNIX_DIAG_REQ'
-  | 'SIZEOF_UNIX_DIAG_MSG'
-  | 'SIZEOF_VIRTIO_NET_HDR',
-  number
->>;
-
 /** @internal A failed step of a native call that makes several system calls: which one, and its negative errno. */
 export interface NativeFailure {
   errno: number;
@@ -158,6 +72,8 @@ export interface NativeBinding {
   shedConnections(fd: number): number;
   Watcher: new (fd: number, callback: (status: number, events: number) => void) => NativeWatcher;
   readonly constants: Readonly<Record<string, number>>;
+  /** sizeof(struct NAME) for the structs of native/constants.txt's `sizeof` lines, by struct name. */
+  readonly sizes: Readonly<Record<string, number>>;
   socket(domain: number, type: number, protocol: number): number;
   socketpair(domain: number, type: number, protocol: number): Res<[number, number]>;
   close(fd: number): number;
@@ -245,8 +161,6 @@ export interface NativeBinding {
   nsType(fd: number): number;
   /** ioctl(SIOCGSKNS): a new fd of the socket's network namespace, or a negative errno. */
   socketNetns(fd: number): number;
-  /** Header values used by sockfd/netns (mount flags, rtnetlink types and attributes, struct sizes). */
-  readonly netnsConstants: NetnsConstants;
 }
 
 /**

@@ -15,7 +15,7 @@ import * as s from './index.js';
 import { icmp, ipv4 } from './packet/index.js';
 import type { SocketInfo } from './inspect.js';
 import type { SockAddr, SockAddrIn } from './sockaddr.js';
-import type { SocketEntry } from './sockdiag.js';
+import type { SocketEntry } from './diagtypes.js';
 import type { ChildStep } from './demoqueues-child.js';
 import { twoQueues } from './demoqueues.js';
 

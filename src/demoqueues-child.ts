@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import * as s from './index.js';
 import { ipv4, tcp } from './packet/index.js';
 import type { SockAddrIn } from './sockaddr.js';
-import type { SocketEntry } from './sockdiag.js';
+import type { SocketEntry } from './diagtypes.js';
 import { addrText, viewText, type DemoStep } from './demo.js';
 
 /** A step as the child reports it; the demo adds the section. @internal */

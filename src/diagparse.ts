@@ -1,25 +1,17 @@
 /**
- * sock_diag requests and replies, byte for byte: what `listSockets` sends for each family and how it
- * reads each reply message into a {@link SocketEntry} (the shapes are in diagtypes.ts). Everything is in host byte order except ports
- * and addresses, which are in network byte order as in the kernel's structs.
+ * sock_diag replies, byte for byte: how `listSockets` reads each reply message into a
+ * {@link SocketEntry} (the shapes are in diagtypes.ts; the requests it sends are in diagrequest.ts).
+ * Everything is in host byte order except ports and addresses, which are in network byte order as in
+ * the kernel's structs. The inet replies hold a `struct inet_diag_sockid` (see diagrequest.ts) at 4.
  *
  * Layouts (from the uapi headers named):
- * - `struct inet_diag_req_v2` (<linux/inet_diag.h>, 56 bytes): u8 sdiag_family, u8 sdiag_protocol,
- *   u8 idiag_ext (a bit per INET_DIAG_* attribute wanted: 1 << (attr - 1)), u8 pad (`sdiag_raw_protocol`
- *   of `struct inet_diag_req_raw`), u32 idiag_states (a bit per TCP state), then `struct inet_diag_sockid`.
- * - `struct inet_diag_sockid` (48 bytes): be16 idiag_sport, be16 idiag_dport, be32 idiag_src[4],
- *   be32 idiag_dst[4], u32 idiag_if, u32 idiag_cookie[2] (INET_DIAG_NOCOOKIE when not matching one).
  * - `struct inet_diag_msg` (72 bytes): u8 idiag_family, u8 idiag_state, u8 idiag_timer, u8 idiag_retrans,
  *   the sockid (at 4), u32 idiag_expires (ms), u32 idiag_rqueue, u32 idiag_wqueue, u32 idiag_uid,
  *   u32 idiag_inode; INET_DIAG_* attributes follow.
- * - `struct unix_diag_req` (<linux/unix_diag.h>, 24 bytes): u8 sdiag_family, u8 sdiag_protocol, u16 pad,
- *   u32 udiag_states, u32 udiag_ino, u32 udiag_show (UDIAG_SHOW_* bits), u32 udiag_cookie[2].
  * - `struct unix_diag_msg` (16 bytes): u8 udiag_family, u8 udiag_type, u8 udiag_state, u8 pad,
  *   u32 udiag_ino, u32 udiag_cookie[2]; UNIX_DIAG_* attributes follow. `struct unix_diag_rqlen`:
  *   u32 udiag_rqueue, u32 udiag_wqueue; `struct unix_diag_vfs`: u32 udiag_vfs_ino, u32 udiag_vfs_dev
  *   (the kernel's dev_t: major << 20 | minor).
- * - `struct packet_diag_req` (<linux/packet_diag.h>, 20 bytes): u8 sdiag_family, u8 sdiag_protocol (must
- *   be 0), u16 pad, u32 pdiag_ino, u32 pdiag_show (PACKET_SHOW_* bits), u32 pdiag_cookie[2].
  * - `struct packet_diag_msg` (16 bytes): u8 pdiag_family, u8 pdiag_type, u16 pdiag_num (the Ethernet
  *   protocol, host order), u32 pdiag_ino, u32 pdiag_cookie[2]; PACKET_DIAG_* attributes follow.
  *   `struct packet_diag_info` (24): u32 pdi_index, pdi_version, pdi_reserve, pdi_copy_thresh, pdi_tstamp,
@@ -47,7 +39,6 @@ import {
   INET_DIAG_DCTCPINFO,
   INET_DIAG_INFO,
   INET_DIAG_MARK,
-  INET_DIAG_NOCOOKIE,
   INET_DIAG_PROTOCOL,
   INET_DIAG_SHUTDOWN,
   INET_DIAG_SKMEMINFO,
@@ -74,12 +65,6 @@ import {
   PACKET_FANOUT_QM,
   PACKET_FANOUT_RND,
   PACKET_FANOUT_ROLLOVER,
-  PACKET_SHOW_FANOUT,
-  PACKET_SHOW_FILTER,
-  PACKET_SHOW_INFO,
-  PACKET_SHOW_MCLIST,
-  PACKET_SHOW_MEMINFO,
-  PACKET_SHOW_RING_CFG,
   PDI_AUXDATA,
   PDI_LOSS,
   PDI_ORIGDEV,
@@ -89,13 +74,6 @@ import {
   SOCK_RAW,
   SOCK_SEQPACKET,
   SOCK_STREAM,
-  UDIAG_SHOW_ICONS,
-  UDIAG_SHOW_MEMINFO,
-  UDIAG_SHOW_NAME,
-  UDIAG_SHOW_PEER,
-  UDIAG_SHOW_RQLEN,
-  UDIAG_SHOW_UID,
-  UDIAG_SHOW_VFS,
   UNIX_DIAG_ICONS,
   UNIX_DIAG_MEMINFO,
   UNIX_DIAG_NAME,
@@ -109,6 +87,7 @@ import { constantName } from './constants.js';
 import { attrString, parseAttributes, u16, u32, u64, w16, w32 } from './netlink.js';
 import { TCP_STATES, decodeTcpInfo } from './optcodecs.js';
 import type { SockAddr, SockAddrLl } from './sockaddr.js';
+import { SIZEOF_INET_DIAG_MSG, SIZEOF_PACKET_DIAG_MSG, SIZEOF_UNIX_DIAG_MSG } from './sizes.generated.js';
 import { decodeSkMemInfo } from './skmem.js';
 import type { BpfInstruction } from './sockopt.js';
 import type { InetDiag, PacketDiag, PacketRing, SocketEntry, TcpDiag } from './diagtypes.js';
@@ -125,44 +104,6 @@ const FANOUT_NAMES = new Map<number, string>([
   [PACKET_FANOUT_CBPF, 'cbpf'],
   [PACKET_FANOUT_EBPF, 'ebpf'],
 ]);
-
-const bit = (attr: number): number => 1 << (attr - 1);
-/** The idiag_ext bits of what `ss -tuwiem --tos` asks for. */
-const INET_EXT = bit(INET_DIAG_INFO) | bit(INET_DIAG_VEGASINFO) | bit(INET_DIAG_CONG) | bit(INET_DIAG_TOS) | bit(INET_DIAG_TCLASS) | bit(INET_DIAG_SKMEMINFO);
-
-/** `struct inet_diag_req_v2` for a dump of `protocol` sockets of `family` in `states`. @internal */
-export function inetRequest(family: number, protocol: number, states: number): Buffer {
-  const r = Buffer.alloc(56);
-  r[0] = family;
-  r[1] = protocol;
-  r[2] = INET_EXT;
-  r[3] = 0; // sdiag_raw_protocol: raw dumps list every protocol (raw_diag_dump ignores it)
-  w32(r, states, 4);
-  w32(r, INET_DIAG_NOCOOKIE, 48);
-  w32(r, INET_DIAG_NOCOOKIE, 52);
-  return r;
-}
-
-/** `struct unix_diag_req` for a dump of unix sockets in `states`, with everything ss -xem shows. @internal */
-export function unixRequest(states: number): Buffer {
-  const r = Buffer.alloc(24);
-  r[0] = AF_UNIX;
-  w32(r, states, 4);
-  w32(r, UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN | UDIAG_SHOW_MEMINFO | UDIAG_SHOW_UID, 12);
-  w32(r, INET_DIAG_NOCOOKIE, 16);
-  w32(r, INET_DIAG_NOCOOKIE, 20);
-  return r;
-}
-
-/** `struct packet_diag_req` for a dump of every packet socket, with everything ss -0e shows. @internal */
-export function packetRequest(): Buffer {
-  const r = Buffer.alloc(20);
-  r[0] = AF_PACKET;
-  w32(r, PACKET_SHOW_INFO | PACKET_SHOW_MCLIST | PACKET_SHOW_RING_CFG | PACKET_SHOW_FANOUT | PACKET_SHOW_MEMINFO | PACKET_SHOW_FILTER, 8);
-  w32(r, INET_DIAG_NOCOOKIE, 12);
-  w32(r, INET_DIAG_NOCOOKIE, 16);
-  return r;
-}
 
 const cookieAt = (b: Buffer, o: number): bigint => BigInt(u32(b, o)) | (BigInt(u32(b, o + 4)) << 32n);
 const stateName = (state: number): string => TCP_STATES[state] || String(state);
@@ -201,11 +142,11 @@ function netidOfInet(type: number, protocol: number): string {
  * @internal
  */
 export function parseInet(body: Buffer, type: number, dumpProtocol: number): SocketEntry | null {
-  if (body.length < 72) return null;
+  if (body.length < SIZEOF_INET_DIAG_MSG) return null;
   const family = body[0]!;
   const state = body[1]!;
   const ifindex = u32(body, 40);
-  const attrs = parseAttributes(body.subarray(72));
+  const attrs = parseAttributes(body.subarray(SIZEOF_INET_DIAG_MSG));
   const protocol = type === SOCK_RAW ? (attrs.get(INET_DIAG_PROTOCOL)?.[0] ?? body.readUInt16BE(4)) : dumpProtocol;
   const dst = body.subarray(24, 40);
   const dport = body.readUInt16BE(6);
@@ -301,10 +242,10 @@ function userDev(kdev: number): { dev: number; major: number; minor: number } {
  * @internal
  */
 export function parseUnix(body: Buffer): SocketEntry | null {
-  if (body.length < 16) return null;
+  if (body.length < SIZEOF_UNIX_DIAG_MSG) return null;
   const type = body[1]!;
   const state = body[2]!;
-  const attrs = parseAttributes(body.subarray(16));
+  const attrs = parseAttributes(body.subarray(SIZEOF_UNIX_DIAG_MSG));
   const name = attrs.get(UNIX_DIAG_NAME);
   const sun = Buffer.alloc(2 + (name?.length ?? 0)); // struct sockaddr_un, as long as the name
   w16(sun, AF_UNIX, 0);
@@ -362,11 +303,11 @@ function ring(b: Buffer | undefined): PacketRing | null {
 
 /** A `struct packet_diag_msg` and its attributes. @internal */
 export function parsePacket(body: Buffer): SocketEntry | null {
-  if (body.length < 16) return null;
+  if (body.length < SIZEOF_PACKET_DIAG_MSG) return null;
   const type = body[1]!;
   const ethProtocol = u16(body, 2);
   const protocol = ((ethProtocol & 0xff) << 8) | (ethProtocol >> 8); // htons
-  const attrs = parseAttributes(body.subarray(16));
+  const attrs = parseAttributes(body.subarray(SIZEOF_PACKET_DIAG_MSG));
   const info = attrs.get(PACKET_DIAG_INFO);
   const uid = attrs.get(PACKET_DIAG_UID);
   const skmemBytes = attrs.get(PACKET_DIAG_MEMINFO);

@@ -24,6 +24,7 @@ import {
   IPPROTO_TCP,
   NETLINK_SOCK_DIAG,
   SOCK_DGRAM,
+  SOCK_DIAG_BY_FAMILY,
   SOCK_STREAM,
   SOL_SOCKET,
   SO_ACCEPTCONN,
@@ -31,16 +32,20 @@ import {
   SO_PROTOCOL,
   SO_TYPE,
   TCP_INFO,
+  UDIAG_SHOW_RQLEN,
+  UNIX_DIAG_RQLEN,
 } from './constants.generated.js';
 import { constantName } from './constants.js';
 import { SystemError } from './errors.js';
-import { NetlinkSocket, decodeAttrs, u32, u32Bytes } from './nlmsg.js';
+import { unixRequest } from './diagrequest.js';
+import { parseAttributes, u32 } from './netlink.js';
+import { NetlinkSocket } from './netlinksocket.js';
 import type { TcpInfo } from './optcodecs.js';
 import { getsockopt } from './sockopt.js';
 import { existingFdState, release, tryFdState } from './watcher.js';
+import { SIZEOF_UNIX_DIAG_MSG } from './sizes.generated.js';
 
 const { EEXIST, ENOTCONN } = osConstants.errno;
-const K = native.netnsConstants;
 
 /** What kind of socket an fd is, as the helpers check it. */
 interface Kind {
@@ -160,17 +165,11 @@ function unixBacklog(fd: number): number {
     fs.closeSync(nsfd);
   }
   try {
-    // struct unix_diag_req: family, protocol, pad, states, ino, show, cookie[2] (no cookie: ~0, ~0).
-    const req = Buffer.alloc(K.SIZEOF_UNIX_DIAG_REQ);
-    req[0] = AF_UNIX;
-    u32Bytes(0xffffffff).copy(req, 4); // udiag_states: any
-    u32Bytes(ino).copy(req, 8);
-    u32Bytes(K.UDIAG_SHOW_RQLEN).copy(req, 12);
-    u32Bytes(0xffffffff).copy(req, 16);
-    u32Bytes(0xffffffff).copy(req, 20);
-    const [reply] = diag.exchange('SOCK_DIAG_BY_FAMILY', K.SOCK_DIAG_BY_FAMILY, 0, req, [], `the backlog of fd ${fd}`);
+    // The one socket of this inode, in any state, and only its queue lengths.
+    const header = unixRequest(0xffffffff, { ino, show: UDIAG_SHOW_RQLEN });
+    const [reply] = diag.request({ what: 'SOCK_DIAG_BY_FAMILY', type: SOCK_DIAG_BY_FAMILY, flags: 0, header, context: `the backlog of fd ${fd}` });
     if (!reply) throw new SystemError(ENOTCONN, 'SOCK_DIAG_BY_FAMILY', undefined, `no sock_diag answer for fd ${fd}`);
-    const rqlen = decodeAttrs(reply.body.subarray(K.SIZEOF_UNIX_DIAG_MSG)).get(K.UNIX_DIAG_RQLEN);
+    const rqlen = parseAttributes(reply.body.subarray(SIZEOF_UNIX_DIAG_MSG)).get(UNIX_DIAG_RQLEN);
     if (!rqlen || rqlen.length < 8) throw new SystemError(ENOTCONN, 'SOCK_DIAG_BY_FAMILY', undefined, `no UNIX_DIAG_RQLEN for fd ${fd}`);
     return u32(rqlen, 4);
   } finally {

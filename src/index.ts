@@ -94,19 +94,8 @@ export { fdOf } from './interop.js';
 export { inspect } from './inspect.js';
 export type { SocketInfo, TcpSocketInfo } from './inspect.js';
 export { listSockets, SOCKET_STATES } from './sockdiag.js';
-export type {
-  SocketFilter,
-  SocketEntry,
-  SocketTimer,
-  TcpDiag,
-  InetDiag,
-  UnixDiag,
-  PacketDiag,
-  PacketRing,
-  BbrInfo,
-  VegasInfo,
-  DctcpInfo,
-} from './sockdiag.js';
+export type { SocketFilter } from './sockdiag.js';
+export type { SocketEntry, SocketTimer, TcpDiag, InetDiag, UnixDiag, PacketDiag, PacketRing, BbrInfo, VegasInfo, DctcpInfo } from './diagtypes.js';
 export type { SkMemInfo } from './skmem.js';
 export { socketIn } from './socketin.js';
 export type { NetnsRef } from './socketin.js';

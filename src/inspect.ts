@@ -39,7 +39,8 @@ import type { SockAddr } from './sockaddr.js';
 import { fcntl, ioctl } from './socket.js';
 import { getsockopt } from './sockopt.js';
 import { SK_MEMINFO_BYTES, decodeSkMemInfo, type SkMemInfo } from './skmem.js';
-import { synQueueOf, type SocketEntry } from './sockdiag.js';
+import type { SocketEntry } from './diagtypes.js';
+import { synQueueOf } from './sockdiag.js';
 import type { SockAddrIn, SockAddrIn6 } from './sockaddr.js';
 
 /** The TCP part of {@link SocketInfo}: present for `AF_INET`/`AF_INET6` `SOCK_STREAM` sockets of `IPPROTO_TCP`. */

@@ -1,41 +1,35 @@
 /**
- * Netlink framing over sockfd's own AF_NETLINK sockets, in TypeScript: request messages
- * (`struct nlmsghdr` + a body), the messages of a reply datagram, attribute lists (`struct nlattr`),
- * and a dump: one request, then every reply message until NLMSG_DONE, with NLMSG_ERROR turned into a
- * SystemError and the netlink socket closed whatever happens. Netlink headers are in host byte order.
+ * Netlink framing, in TypeScript, for every netlink client of sockfd (sock_diag for `listSockets` and
+ * the hand-off helpers, rtnetlink for `sockfd/netns`): request messages (`struct nlmsghdr`, a fixed
+ * header, attributes, nested ones included), the messages of a reply datagram, attribute lists, and
+ * the `struct nlmsgerr` of an error or ack with its extended-ack text. The exchanges themselves (one
+ * request, its replies, bounded waits, errors as SystemErrors) are in netlinksocket.ts. Netlink
+ * headers and attributes are in host byte order.
  *
  * Layouts, from <linux/netlink.h>:
  * - `struct nlmsghdr` (NLMSG_HDRLEN = 16 bytes): u32 nlmsg_len, u16 nlmsg_type, u16 nlmsg_flags,
  *   u32 nlmsg_seq, u32 nlmsg_pid; messages are padded to NLMSG_ALIGNTO (4).
  * - `struct nlmsgerr` (the body of NLMSG_ERROR): int error (a negative errno, 0 for an ACK), then the
- *   header of the request it answers.
- * - `struct nlattr` (NLA_HDRLEN = 4 bytes): u16 nla_len (header included), u16 nla_type (whose top bits
- *   are NLA_F_NESTED and NLA_F_NET_BYTEORDER); attributes are padded to NLA_ALIGNTO (4).
+ *   header of the request it answers (and, without NLM_F_CAPPED, the rest of the request); with
+ *   NLM_F_ACK_TLVS, NLMSGERR_ATTR_* attributes follow.
+ * - `struct nlattr` (NLA_HDRLEN = 4 bytes; rtnetlink's `struct rtattr` is the same): u16 nla_len
+ *   (header included), u16 nla_type (whose top bits are NLA_F_NESTED and NLA_F_NET_BYTEORDER);
+ *   attributes are padded to NLA_ALIGNTO (4).
  * @internal
  * @packageDocumentation
  */
 import * as os from 'node:os';
-import { close, socket } from './socket.js';
-import { recv } from './io.js';
-import { sendmsg } from './msg.js';
-import { setsockopt } from './sockopt.js';
 import {
-  AF_NETLINK,
   EBADMSG,
-  MSG_PEEK,
-  MSG_TRUNC,
   NLA_ALIGNTO,
   NLA_HDRLEN,
   NLA_TYPE_MASK,
+  NLMSGERR_ATTR_MSG,
   NLMSG_ALIGNTO,
   NLMSG_DONE,
-  NLMSG_ERROR,
   NLMSG_HDRLEN,
-  NLMSG_NOOP,
-  NLMSG_OVERRUN,
-  SOCK_RAW,
-  SOL_SOCKET,
-  SO_RCVTIMEO,
+  NLM_F_ACK_TLVS,
+  NLM_F_CAPPED,
 } from './constants.generated.js';
 import { SystemError } from './errors.js';
 import { append } from './own.js';
@@ -52,10 +46,27 @@ export const i32 = (b: Buffer, o: number): number => (le ? b.readInt32LE(o) : b.
 export const u64 = (b: Buffer, o: number): bigint => (le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o));
 /** Writes a host-order u16 at `o`. @internal */
 export const w16 = (b: Buffer, v: number, o: number): number => (le ? b.writeUInt16LE(v, o) : b.writeUInt16BE(v, o));
-/** Writes a host-order u32 at `o`. @internal */
+/** Writes a host-order u32 at `o` (a negative s32 is written as its two's complement). @internal */
 export const w32 = (b: Buffer, v: number, o: number): number => (le ? b.writeUInt32LE(v >>> 0, o) : b.writeUInt32BE(v >>> 0, o));
 
+/** A host-order u32 as 4 bytes: the value of a u32 attribute. @internal */
+export function u32Bytes(value: number): Buffer {
+  const b = Buffer.alloc(4);
+  w32(b, value, 0);
+  return b;
+}
+
+/** A NUL-terminated string: the value of a string attribute. @internal */
+export const cString = (s: string): Buffer => Buffer.concat([Buffer.from(s), Buffer.alloc(1)]);
+
+/** A NUL-terminated string attribute's text (up to its first NUL, or all of it without one). @internal */
+export function attrString(b: Buffer): string {
+  const end = b.indexOf(0);
+  return b.toString('utf8', 0, end < 0 ? b.length : end);
+}
+
 const align = (n: number, to: number): number => (n + to - 1) & ~(to - 1);
+const bytes = (v: Uint8Array): Buffer => (Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
 
 /** One message of a netlink datagram. @internal */
 export interface NlMessage {
@@ -63,24 +74,49 @@ export interface NlMessage {
   flags: number;
   seq: number;
   pid: number;
-  /** What follows the header, up to `nlmsg_len`. */
+  /** What follows the header, up to `nlmsg_len`: the fixed header, then the attributes. */
   body: Buffer;
 }
 
-/** The 16-byte `struct nlmsghdr` for a request whose body is `bodyLength` bytes. @internal */
-export function nlmsghdr(type: number, flags: number, seq: number, bodyLength: number): Buffer {
-  const h = Buffer.alloc(NLMSG_HDRLEN);
-  w32(h, NLMSG_HDRLEN + bodyLength, 0);
-  w16(h, type, 4);
-  w16(h, flags, 6);
-  w32(h, seq, 8);
-  w32(h, 0, 12); // nlmsg_pid: 0, the kernel fills in our port id
-  return h;
+/**
+ * One attribute to encode: a type and either its value's bytes or nested attributes (NLA_F_NESTED is
+ * not set, as iproute2 does not set it either). @internal
+ */
+export type Attr = [type: number, value: Uint8Array | readonly Attr[]];
+
+/** Encodes an attribute list (`struct nlattr`: u16 length, u16 type, the value, padding to 4). @internal */
+export function encodeAttrs(attrs: readonly Attr[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const [type, value] of attrs) {
+    const payload = value instanceof Uint8Array ? bytes(value) : encodeAttrs(value);
+    const head = Buffer.alloc(NLA_HDRLEN);
+    const len = NLA_HDRLEN + payload.length;
+    w16(head, len, 0);
+    w16(head, type, 2);
+    parts.push(head, payload, Buffer.alloc(align(len, NLA_ALIGNTO) - len));
+  }
+  return Buffer.concat(parts);
 }
 
 /**
- * The messages of one datagram, in order.
- * @throws SystemError EBADMSG when a header's length runs past the datagram (a malformed reply).
+ * Encodes a request: the `struct nlmsghdr` (nlmsg_pid 0: the kernel fills in our port id), the fixed
+ * `header` padded to 4, then the attributes. @internal
+ */
+export function encodeMessage(type: number, flags: number, seq: number, header: Uint8Array, attrs: readonly Attr[] = []): Buffer {
+  const fixed = bytes(header);
+  const body = Buffer.concat([fixed, Buffer.alloc(align(fixed.length, NLMSG_ALIGNTO) - fixed.length), encodeAttrs(attrs)]);
+  const h = Buffer.alloc(NLMSG_HDRLEN);
+  w32(h, NLMSG_HDRLEN + body.length, 0);
+  w16(h, type, 4);
+  w16(h, flags, 6);
+  w32(h, seq, 8);
+  return Buffer.concat([h, body]);
+}
+
+/**
+ * The messages of one datagram, in order; each body is a view into `datagram`.
+ * @throws SystemError EBADMSG (syscall 'recv') when a header's length runs past the datagram (a
+ *   malformed reply).
  * @internal
  */
 export function parseMessages(datagram: Buffer): NlMessage[] {
@@ -99,8 +135,8 @@ export function parseMessages(datagram: Buffer): NlMessage[] {
 
 /**
  * The attributes of a list (`struct nlattr` after `struct nlattr`), by type with the NLA_F_* flag
- * bits masked off; each value is the attribute's payload. A truncated last attribute ends the list,
- * as the kernel's own nla_ok() would.
+ * bits masked off (the last of a repeated type wins); each value is the attribute's payload, a view
+ * into `list`. A truncated last attribute ends the list, as the kernel's own nla_ok() would.
  * @internal
  */
 export function parseAttributes(list: Buffer): Map<number, Buffer> {
@@ -115,59 +151,21 @@ export function parseAttributes(list: Buffer): Map<number, Buffer> {
   return out;
 }
 
-/** A NUL-terminated string attribute. @internal */
-export function attrString(b: Buffer): string {
-  const end = b.indexOf(0);
-  return b.toString('utf8', 0, end < 0 ? b.length : end);
-}
-
-/** How long a dump may go without a reply datagram before it is abandoned (EAGAIN). */
-const REPLY_TIMEOUT_MS = 5000;
-const KERNEL = { family: AF_NETLINK, pid: 0, groups: 0 };
-
-/** Sequence numbers of requests, so a reply can be told from anything else queued. */
-let sequence = Math.floor(Math.random() * 0x7fffffff);
-
 /**
- * Sends one dump request on a new `socket(AF_NETLINK, SOCK_RAW, protocol)` and hands every reply
- * message's type and body to `onMessage`, until NLMSG_DONE. The socket is close-on-exec, private to
- * the call, and closed before this returns or throws.
- * @param what - names the request in error messages ('SOCK_DIAG_BY_FAMILY AF_INET IPPROTO_TCP').
- * @throws SystemError the errno of an NLMSG_ERROR reply or of an NLMSG_DONE that reports one
- *   (syscall 'recv'), or of a failing socket, sendmsg or recv (EAGAIN when no reply came for 5 s).
- * @internal
+ * The outcome an NLMSG_ERROR or NLMSG_DONE message carries: the errno (positive; 0 for an ACK or a
+ * dump that ended well) and, when the kernel added extended-ack attributes (NLM_F_ACK_TLVS), its
+ * text (NLMSGERR_ATTR_MSG). @internal
  */
-export function netlinkDump(protocol: number, type: number, flags: number, body: Buffer, what: string, onMessage: (type: number, body: Buffer) => void): void {
-  const fd = socket(AF_NETLINK, SOCK_RAW, protocol);
-  try {
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, REPLY_TIMEOUT_MS);
-    const seq = (sequence = (sequence + 1) >>> 0);
-    sendmsg(fd, [nlmsghdr(type, flags, seq, body.length), body], { addr: KERNEL });
-    let buf = Buffer.allocUnsafe(32768);
-    for (;;) {
-      // MSG_PEEK | MSG_TRUNC gives the datagram's whole length, so no reply is ever cut short.
-      const size = recv(fd, buf, undefined, MSG_PEEK | MSG_TRUNC);
-      if (size > buf.length) buf = Buffer.allocUnsafe(align(size, 4096));
-      const n = recv(fd, buf);
-      for (const m of parseMessages(buf.subarray(0, n))) {
-        if (m.seq !== seq || m.type === NLMSG_NOOP) continue;
-        // NLMSG_DONE carries the dump's outcome: 0, or a negative errno for a dump that failed to
-        // start (ENOENT for a protocol without a diag module, for one).
-        if (m.type === NLMSG_DONE) {
-          const errno = m.body.length >= 4 ? -i32(m.body, 0) : 0;
-          if (errno > 0) throw new SystemError(errno, 'recv', undefined, `the kernel ended ${what} with an error`);
-          return;
-        }
-        if (m.type === NLMSG_ERROR) {
-          const errno = m.body.length >= 4 ? -i32(m.body, 0) : 0;
-          if (errno === 0) continue; // an ACK
-          throw new SystemError(errno, 'recv', undefined, `the kernel answered ${what} with NLMSG_ERROR`);
-        }
-        if (m.type === NLMSG_OVERRUN) throw new SystemError(EBADMSG, 'recv', undefined, `netlink overrun during ${what}`);
-        onMessage(m.type, m.body);
-      }
-    }
-  } finally {
-    close(fd);
+export function messageOutcome(m: NlMessage): { errno: number; text: string | undefined } {
+  const errno = m.body.length >= 4 ? 0 - i32(m.body, 0) : 0; // 0 - x: an ACK is 0, not -0
+  if ((m.flags & NLM_F_ACK_TLVS) === 0) return { errno, text: undefined };
+  // NLMSG_DONE: int error, then the attributes. NLMSG_ERROR (struct nlmsgerr): int error, then the
+  // request's nlmsghdr (and, unless capped, the rest of the request), then the attributes.
+  let start = 4;
+  if (m.type !== NLMSG_DONE) {
+    if (m.body.length < 4 + NLMSG_HDRLEN) return { errno, text: undefined };
+    start += align((m.flags & NLM_F_CAPPED) !== 0 ? NLMSG_HDRLEN : u32(m.body, 4), NLMSG_ALIGNTO);
   }
+  const text = parseAttributes(m.body.subarray(start)).get(NLMSGERR_ATTR_MSG);
+  return { errno, text: text ? attrString(text) : undefined };
 }

@@ -47,7 +47,7 @@ import {
   type SendMsgOptions,
   type RecvMMsgBatchOptions,
 } from './msg.js';
-import { type MMsgBatch, batchRange, isBatch, recvBatch, sendBatch } from './batch.js';
+import { type MMsgBatch, batchRange, isBatch } from './batch.js';
 import { AGAIN, type Operation, type WaitOptions, WAIT_FIELDS, dontwaitOperation, mergedOptions, operate, positional } from './operate.js';
 import type { AnySockAddr } from './sockaddr.js';
 import { encodeSockaddr } from './sockaddrcodec.js';

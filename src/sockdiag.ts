@@ -25,29 +25,17 @@ import {
   SOCK_STREAM,
 } from './constants.generated.js';
 import { constantName } from './constants.js';
-import { invalidArgType, invalidArgValue, outOfRange, isRevokedProxy } from './argerrors.js';
-import { inetRequest, packetRequest, parseInet, parsePacket, parseUnix, resolveUnixPeers, unixRequest } from './diagparse.js';
+import { invalidArgType, invalidArgValue, isRevokedProxy, outOfRange } from './argerrors.js';
+import { parseInet, parsePacket, parseUnix, resolveUnixPeers } from './diagparse.js';
+import { inetRequest, packetRequest, unixRequest } from './diagrequest.js';
 import type { SocketEntry } from './diagtypes.js';
-import { netlinkDump } from './netlink.js';
+import { netlinkDump } from './netlinksocket.js';
 import { procRawSockets } from './procnet.js';
 import { SystemError } from './errors.js';
 import { TCP_STATES } from './optcodecs.js';
 import { socketFds } from './procfd.js';
 import type { SockAddrIn, SockAddrIn6 } from './sockaddr.js';
 import { append, own } from './own.js';
-
-export type {
-  SocketEntry,
-  SocketTimer,
-  TcpDiag,
-  InetDiag,
-  UnixDiag,
-  PacketDiag,
-  PacketRing,
-  BbrInfo,
-  VegasInfo,
-  DctcpInfo,
-} from './diagtypes.js';
 
 /** What {@link listSockets} lists; every field narrows the list, and all of them must match. */
 export interface SocketFilter {

@@ -9,13 +9,13 @@
  */
 import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { native, type NativeFailure, type NetnsConstants } from './binding.js';
-import { invalidArgType, invalidArgValue, outOfRange, isRevokedProxy } from './argerrors.js';
+import { native, type NativeFailure } from './binding.js';
+import { invalidArgType, invalidArgValue, isRevokedProxy, outOfRange } from './argerrors.js';
 import { SystemError, check } from './errors.js';
+import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, CLONE_NEWUTS } from './constants.generated.js';
 import { RAW_HINT, needsRaw } from './socket.js';
 
 const { EACCES, EBADF, EINVAL, ENOENT, ENOTTY, EPERM } = osConstants.errno;
-const K = native.netnsConstants;
 
 /** Where `ip netns` and `sockfd/netns` keep named network namespaces. */
 export const NETNS_RUN_DIR = '/run/netns';
@@ -34,13 +34,13 @@ export interface OpenedNetns {
   label: string;
 }
 
-const NS_TYPE_NAMES: ReadonlyArray<[keyof NetnsConstants, string]> = [
-  ['CLONE_NEWNS', 'mount'],
-  ['CLONE_NEWUTS', 'uts'],
-  ['CLONE_NEWIPC', 'ipc'],
-  ['CLONE_NEWUSER', 'user'],
-  ['CLONE_NEWPID', 'pid'],
-  ['CLONE_NEWCGROUP', 'cgroup'],
+const NS_TYPE_NAMES: ReadonlyArray<[number, string]> = [
+  [CLONE_NEWNS, 'mount'],
+  [CLONE_NEWUTS, 'uts'],
+  [CLONE_NEWIPC, 'ipc'],
+  [CLONE_NEWUSER, 'user'],
+  [CLONE_NEWPID, 'pid'],
+  [CLONE_NEWCGROUP, 'cgroup'],
 ];
 
 /** @internal The file a name or `{ pid }` stands for; a string with a `/` is a path already. */
@@ -123,8 +123,8 @@ function checkNetns({ fd, label }: OpenedNetns): void {
   const type = native.nsType(fd);
   if (type === -ENOTTY) return; // a kernel older than 4.11: setns itself will tell
   if (type < 0) throw new SystemError(-type, 'ioctl', undefined, `cannot read the namespace type of ${label}`);
-  if (type !== K.CLONE_NEWNET) {
-    const name = NS_TYPE_NAMES.find(([flag]) => K[flag] === type)?.[1] ?? `type ${type}`;
+  if (type !== CLONE_NEWNET) {
+    const name = NS_TYPE_NAMES.find(([flag]) => flag === type)?.[1] ?? `type ${type}`;
     throw new SystemError(EINVAL, 'setns', undefined, `${label} is a ${name} namespace, not a network namespace`);
   }
 }

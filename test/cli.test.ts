@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { netnsUnavailable, rawUnavailable } from './helpers/netns.js';
 import { checkFdLeaks } from './helpers/fds.js';
+import { parseHostArgs, type HostArgsSpec } from '../src/cli/command.js';
 
 checkFdLeaks();
 
@@ -202,5 +203,45 @@ describe('sockfd demo', () => {
     const r = spawnSync(process.execPath, [bin, 'demo', '--bogus'], { encoding: 'utf8', timeout: 20_000 });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^sockfd demo: unknown option --bogus\n\nsockfd — the POSIX socket API/);
+  });
+});
+
+describe('the [options] HOST parser that ping and traceroute share', () => {
+  interface Opts {
+    host: string;
+    count: number;
+    wait: number;
+    icmp: boolean;
+  }
+  const spec: HostArgsSpec<Opts> = {
+    numbers: { '-c': ['count', 1, 10, false], '-w': ['wait', 0.5, 60, true] },
+    switches: { '-I': (o) => (o.icmp = true) },
+  };
+  const parse = (args: string[]): Opts | string => parseHostArgs(args, { host: '', count: 3, wait: 5, icmp: false }, spec);
+
+  it('fills in numeric options and switches around one host, and keeps the defaults of the rest', () => {
+    expect(parse(['-c', '2', 'example', '-I'])).toEqual({ host: 'example', count: 2, wait: 5, icmp: true });
+    expect(parse(['-w', '0.5', '::1'])).toEqual({ host: '::1', count: 3, wait: 0.5, icmp: false });
+  });
+
+  it('says which argument is wrong: a value out of range or missing, a fraction where an integer is due, an unknown option, a second host, no host', () => {
+    expect(parse(['-c', '11', 'h'])).toBe('invalid value for -c: 11 (1 to 10)');
+    expect(parse(['-c', '1.5', 'h'])).toBe('invalid value for -c: 1.5 (1 to 10)');
+    expect(parse(['h', '-w'])).toBe('invalid value for -w: (missing) (0.5 to 60)');
+    expect(parse(['-x', 'h'])).toBe('unknown option -x');
+    expect(parse(['--toString', 'h'])).toBe('unknown option --toString');
+    expect(parse(['a', 'b'])).toBe('one host only');
+    expect(parse(['-I'])).toBe('a HOST is required');
+  });
+
+  it.each([
+    ['ping', ['-W', '0', '127.0.0.1'], 'invalid value for -W: 0 (0.001 to 3600)'],
+    ['ping', ['-t', '127.0.0.1'], 'unknown option -t'],
+    ['ping', ['127.0.0.1', '127.0.0.2'], 'one host only'],
+    ['traceroute', ['-4', '-I', '-n'], 'a HOST is required'],
+  ])('sockfd %s %j prints "%s" with its usage and exits 2', (command, args, message) => {
+    const r = spawnSync(process.execPath, [bin, command, ...args], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^sockfd ${command}: ${message.replace(/[().]/g, '\\$&')}\\nusage: sockfd ${command} `));
   });
 });

@@ -8,7 +8,9 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as sockfd from '../src/index.js';
 import { constantName, constants, errnoName } from '../src/index.js';
-// @ts-ignore -- a plain .mjs script without type declarations; its three functions are typed below.
+import { native } from '../src/binding.js';
+import * as sizes from '../src/sizes.generated.js';
+// @ts-ignore -- a plain .mjs script without type declarations; its functions are typed below.
 import * as genUntyped from '../scripts/gen-constants.mjs';
 import { checkFdLeaks } from './helpers/fds.js';
 
@@ -21,6 +23,9 @@ const gen = genUntyped as {
   probeValues(names: string[]): Record<string, number>;
   errnoNames(values: Record<string, number>): string[];
   isLiteral(name: string): boolean;
+  readSizes(): string[];
+  sizeName(struct: string): string;
+  renderSizesTs(sizes: string[]): string;
 };
 
 const root = path.join(__dirname, '..');
@@ -242,12 +247,46 @@ describe('generated files', () => {
     expect(untyped.sort()).toEqual([...missing].sort());
   });
 
+  it('src/sizes.generated.ts is what gen-constants renders from the list', () => {
+    const onDisk = fs.readFileSync(path.join(root, 'src/sizes.generated.ts'), 'utf8');
+    expect(onDisk).toBe(gen.renderSizesTs(gen.readSizes()));
+  });
+
   it('the list names each constant once', () => {
     const names = gen.readNames();
     expect(new Set(names).size).toBe(names.length);
     expect(names).toContain('AF_INET');
   });
 });
+
+/** The uapi headers that declare the enumerators and structs of the list (native/constants.cc includes them too). */
+const ENUM_HEADERS = [
+  'linux/if_addr.h',
+  'linux/if_link.h',
+  'linux/if_packet.h',
+  'linux/inet_diag.h',
+  'linux/netlink.h',
+  'linux/packet_diag.h',
+  'linux/rtnetlink.h',
+  'linux/sock_diag.h',
+  'linux/unix_diag.h',
+  'linux/veth.h',
+  'linux/virtio_net.h',
+];
+
+/** Compiles and runs a C program whose main body is `body`, returning its stdout. */
+function runC(prefix: string, body: string[]): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  try {
+    const src = ['#include <stdio.h>', ...ENUM_HEADERS.map((h) => `#include <${h}>`), 'int main(void) {', ...body, '  return 0;', '}'].join('\n');
+    fs.writeFileSync(path.join(dir, 'prog.c'), src);
+    const build = spawnSync('cc', ['-o', path.join(dir, 'prog'), path.join(dir, 'prog.c')], { encoding: 'utf8' });
+    expect(build.status, build.stderr).toBe(0);
+    return spawnSync(path.join(dir, 'prog'), { encoding: 'utf8' }).stdout;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 describe('enumerators (the `enum` lines of native/constants.txt)', () => {
   const enumerators = [...(genUntyped as { readEnumerators(): Set<string> }).readEnumerators()];
@@ -262,28 +301,34 @@ describe('enumerators (the `enum` lines of native/constants.txt)', () => {
   });
 
   it.skipIf(cc.error !== undefined)('have the values a C program compiled against the same headers prints', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockfd-enum-'));
-    try {
-      const src = [
-        '#include <stdio.h>',
-        '#include <linux/if_packet.h>',
-        '#include <linux/inet_diag.h>',
-        '#include <linux/packet_diag.h>',
-        '#include <linux/sock_diag.h>',
-        '#include <linux/unix_diag.h>',
-        'int main(void) {',
-        ...enumerators.map((n) => `  printf("%s %ld\\n", "${n}", (long)${n});`),
-        '  return 0;',
-        '}',
-      ].join('\n');
-      fs.writeFileSync(path.join(dir, 'enums.c'), src);
-      const build = spawnSync('cc', ['-o', path.join(dir, 'enums'), path.join(dir, 'enums.c')], { encoding: 'utf8' });
-      expect(build.status, build.stderr).toBe(0);
-      const out = spawnSync(path.join(dir, 'enums'), { encoding: 'utf8' }).stdout;
-      const c = Object.fromEntries(out.trim().split('\n').map((l) => [l.split(' ')[0], Number(l.split(' ')[1])]));
-      expect(Object.fromEntries(enumerators.map((n) => [n, constants[n]]))).toEqual(c);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    const out = runC('sockfd-enum-', enumerators.map((n) => `  printf("%s %ld\\n", "${n}", (long)${n});`));
+    const c = Object.fromEntries(out.trim().split('\n').map((l) => [l.split(' ')[0], Number(l.split(' ')[1])]));
+    expect(Object.fromEntries(enumerators.map((n) => [n, constants[n]]))).toEqual(c);
+  });
+});
+
+describe('struct sizes (the `sizeof` lines of native/constants.txt)', () => {
+  const structs = gen.readSizes();
+  const cc = spawnSync('cc', ['--version'], { encoding: 'utf8' });
+  if (cc.error) console.log('skipping the C check of the struct sizes: no C compiler (install gcc)');
+
+  it('are listed apart from the constants: none of them is a constant, and the addon exports each one', () => {
+    expect(structs).toContain('ifinfomsg');
+    expect(structs).toContain('inet_diag_req_v2');
+    expect(Object.keys(native.sizes).sort()).toEqual([...structs].sort());
+    for (const s of structs) expect(constants[gen.sizeName(s)], s).toBeUndefined();
+  });
+
+  it('are what sizes.generated.ts exports, by SIZEOF_<NAME>', () => {
+    const exported = sizes as unknown as Record<string, number>;
+    expect(Object.fromEntries(structs.map((s) => [gen.sizeName(s), exported[gen.sizeName(s)]]))).toEqual(
+      Object.fromEntries(structs.map((s) => [gen.sizeName(s), native.sizes[s]])),
+    );
+  });
+
+  it.skipIf(cc.error !== undefined)('are what sizeof gives in a C program compiled against the same headers', () => {
+    const out = runC('sockfd-sizeof-', structs.map((s) => `  printf("%s %zu\\n", "${s}", sizeof(struct ${s}));`));
+    const c = Object.fromEntries(out.trim().split('\n').map((l) => [l.split(' ')[0], Number(l.split(' ')[1])]));
+    expect(Object.fromEntries(structs.map((s) => [s, native.sizes[s]]))).toEqual(c);
   });
 });

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { arp, ethernet, icmp, icmpv6, ipv4, ipv6, tcp, udp } from '../src/packet/index.js';
 import type { PseudoHeader } from '../src/packet/index.js';
 import { checkFdLeaks } from './helpers/fds.js';
+import { mulberry32 } from '../src/random.js';
 
 checkFdLeaks();
 
@@ -80,16 +81,6 @@ function ours(top: string, buf: Buffer): Ours {
 
 // ---- (a) our encoders, Python's parser ---------------------------------------------------------
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = mulberry32(0xc0ffee);
 const int = (n: number): number => Math.floor(rand() * n);
 const bit = (): boolean => rand() < 0.5;
@@ -340,6 +331,8 @@ function newLayerPackets(): { top: string; layers: PacketLayer[]; names: string[
     { top: 'ipv6', layers: [{ layer: 'ipv6', source: 'fe80::1', destination: 'ff02::16', hopLimit: 1 }, { layer: 'hopopts', options: [{ kind: 'routerAlert' }] }, { layer: 'icmpv6', type: 143, body: { kind: 'mldv2Report', records: [{ type: 4, multicastAddress: 'ff0e::1', sources: ['2001:db8::5'] }] } }], names: ['IPv6', 'IPv6ExtHdrHopByHop', 'ICMPv6MLReport2'] },
     { top: 'ipv6', layers: [{ layer: 'ipv6', source: 'fe80::1', destination: 'ff02::1', hopLimit: 1 }, { layer: 'hopopts', options: [{ kind: 'routerAlert' }] }, { layer: 'icmpv6', type: 130, body: { kind: 'mldQuery', maxResponseCode: 10000, multicastAddress: '::' } }], names: ['IPv6', 'IPv6ExtHdrHopByHop', 'ICMPv6MLQuery'] },
     { top: 'ipv4', layers: [{ layer: 'ipv4', source: '10.0.0.1', destination: '224.0.0.22', ttl: 1 }, { layer: 'igmp', type: 0x16, group: '239.1.2.3' }], names: ['IP', 'IGMP'] },
+    { top: 'ipv6', layers: [{ layer: 'ipv6', source: 'fe80::1', destination: 'ff02::1', hopLimit: 1 }, { layer: 'hopopts', options: [{ kind: 'routerAlert' }] }, { layer: 'icmpv6', type: 130, body: { kind: 'mldQuery', maxResponseCode: 1000, multicastAddress: 'ff0e::1', suppress: true, qrv: 2, qqic: 125, sources: ['2001:db8::5', '2001:db8::6'] } }], names: ['IPv6', 'IPv6ExtHdrHopByHop', 'ICMPv6MLQuery2'] },
+    { top: 'ipv4', layers: [{ layer: 'ipv4', source: '10.0.0.1', destination: '224.0.0.1', ttl: 1 }, { layer: 'igmp', type: 0x11, maxResponseCode: 100, group: '239.1.2.3', suppress: true, qrv: 2, qqic: 125, sources: ['10.0.0.9', '10.0.0.10'] }], names: ['IP', 'IGMPv3', 'IGMPv3mq'] },
     { top: 'ipv4', layers: [{ layer: 'ipv4', source: '10.0.0.1', destination: '224.0.0.22', ttl: 1 }, { layer: 'igmp', type: 0x22, records: [{ type: 4, multicastAddress: '239.1.2.3', sources: ['10.0.0.9'] }] }], names: ['IP', 'IGMPv3', 'IGMPv3mr'] },
     { top: 'ipv4', layers: [{ layer: 'ipv4', source: '10.0.0.254', destination: '10.0.0.1' }, { layer: 'icmp', type: 11, quote: parse(probe.subarray(0, 28), 'ipv4', { partial: true }) }], names: ['IP', 'ICMP', 'IPerror', 'UDPerror'] },
     { top: 'ipv4', layers: [{ layer: 'ipv4', source: '10.0.0.254', destination: '10.0.0.1' }, { layer: 'icmp', type: 3, code: 3, quote: parse(probe.subarray(0, 548), 'ipv4', { partial: true }) }], names: ['IP', 'ICMP', 'IPerror', 'UDPerror', 'Raw'] },

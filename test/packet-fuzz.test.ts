@@ -7,22 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { PacketError, arp, ethernet, icmp, icmpv6, ipv4, ipv6, tcp, udp } from '../src/packet/index.js';
 import type { PseudoHeader } from '../src/packet/index.js';
 import { checkFdLeaks } from './helpers/fds.js';
+import { mulberry32 } from '../src/random.js';
 
 checkFdLeaks();
 
 const SEED = Number(process.env.PACKET_FUZZ_SEED ?? 0x5eedf00d) >>> 0;
-
-/** mulberry32: a tiny 32-bit PRNG, good enough to spread test cases. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = mulberry32(SEED);
 /** An integer in [0, n). */

@@ -8,9 +8,11 @@ import {
   build,
   fragment,
   hopopts,
+  igmp,
   ipv4,
   ipv6,
   matches,
+  mld,
   parse,
   pseudoHeaderChecksum,
   routing,
@@ -283,6 +285,41 @@ describe('Neighbor Discovery, MLD and IGMP', () => {
     expect(find(parse(mld, 'ipv6'), 'icmpv6').body).toMatchObject({ kind: 'mldv2Report', records: [{ type: 4, multicastAddress: 'ff0e::1', sources: ['2001:db8::5'] }] });
     const q = build([{ layer: 'ipv4', source: '10.0.0.1', destination: '224.0.0.1', ttl: 1 }, { layer: 'igmp', type: 0x11, group: '239.1.1.1', qrv: 2, sources: ['10.0.0.9'] }]);
     expect(find(parse(q, 'ipv4'), 'igmp')).toMatchObject({ type: 0x11, group: '239.1.1.1', qrv: 2, sources: ['10.0.0.9'], checksumValid: true });
+  });
+
+  // RFC 3376 4.1 and RFC 3810 5.1: after the address, one byte of Resv(4) S(1) QRV(3), QQIC, a 16-bit
+  // number of sources, then the sources; IGMPv3 and MLDv2 differ only in the size of an address.
+  const QUERY_TAIL = { flagsReserved: 0, suppress: true, qrv: 5, qqic: 125 };
+
+  it('writes the IGMPv3 query fields after the group as RFC 3376 lays them out, and reads them back', () => {
+    const b = igmp.encode({ type: 0x11, maxResponseCode: 100, checksum: 0, group: '239.1.1.1', ...QUERY_TAIL, sources: ['10.0.0.9', '10.0.0.10'] });
+    expect(b.toString('hex')).toBe(['11', '64', '0000', 'ef010101', '0d', '7d', '0002', '0a000009', '0a00000a'].join(''));
+    expect(igmp.decode(b)).toMatchObject({ group: '239.1.1.1', ...QUERY_TAIL, sources: ['10.0.0.9', '10.0.0.10'], payload: Buffer.alloc(0) });
+  });
+
+  it('writes the MLDv2 query fields after the multicast address as RFC 3810 lays them out, and reads them back', () => {
+    const body = { kind: 'mldQuery' as const, maxResponseCode: 1000, multicastAddress: 'ff0e::1', ...QUERY_TAIL, sources: ['2001:db8::5'] };
+    const [rest, bytes] = mld.encodeBody(body);
+    expect(rest).toBe(1000 * 65536);
+    expect(bytes.toString('hex')).toBe(['ff0e0000000000000000000000000001', '0d', '7d', '0001', '20010db8000000000000000000000005'].join(''));
+    expect(mld.decodeBody(130, rest, bytes)).toEqual({ ...body, reserved: 0 });
+  });
+
+  it('names the query field at fault, in IGMP by its name and in an MLD body under body.', () => {
+    expect(thrown(() => igmp.encode({ type: 0x11, qrv: 8 }))).toMatchObject({ code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('"qrv"') });
+    expect(thrown(() => igmp.encode({ type: 0x11, sources: ['10.0.0.1', 'nope'] }))).toMatchObject({ message: expect.stringContaining('sources[1]') });
+    expect(thrown(() => mld.encodeBody({ kind: 'mldQuery', multicastAddress: '::', qqic: 256 }))).toMatchObject({ code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('"body.qqic"') });
+    expect(thrown(() => mld.encodeBody({ kind: 'mldQuery', multicastAddress: '::', flagsReserved: 16 }))).toMatchObject({ message: expect.stringContaining('"body.flagsReserved"') });
+  });
+
+  it('a query whose number of sources runs past its bytes: IGMP keeps the fixed part and the rest as payload, MLD is not a query body', () => {
+    const lying = igmp.encode({ type: 0x11, sources: ['1.2.3.4'], numberOfSources: 3 });
+    const d = igmp.decode(lying);
+    expect(d.sources).toBeUndefined();
+    expect(d.payload).toEqual(lying.subarray(8));
+    const [rest, bytes] = mld.encodeBody({ kind: 'mldQuery', multicastAddress: '::', sources: ['::1'], numberOfSources: 2 });
+    expect(mld.decodeBody(130, rest, bytes)).toBeNull();
+    expect(mld.decodeBody(130, rest, Buffer.concat([bytes, Buffer.alloc(16)]))).toMatchObject({ sources: ['::1', '::'] });
   });
 });
 

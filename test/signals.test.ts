@@ -47,6 +47,7 @@ import {
   type SockAddrIn,
 } from '../src/index.js';
 import { checkFdLeaks } from './helpers/fds.js';
+import { firstLine, turns } from './helpers/storm.js';
 
 checkFdLeaks();
 
@@ -97,30 +98,6 @@ afterAll(async () => {
 function exited(c: ChildProcess): Promise<void> {
   if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
   return new Promise((r) => c.once('exit', () => r()));
-}
-
-const turns = async (n: number): Promise<void> => {
-  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
-};
-
-/** The first line a child writes, or a rejection after `ms`. */
-function firstLine(c: ChildProcess, what: string, ms = 5000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-    c.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) {
-        clearTimeout(timer);
-        resolve(buf.slice(0, nl));
-      }
-    });
-    c.once('exit', (code, sig) => {
-      clearTimeout(timer);
-      reject(new Error(`${what}: the child exited (${code ?? sig}) first`));
-    });
-  });
 }
 
 /**

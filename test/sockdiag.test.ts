@@ -57,7 +57,8 @@ import {
 } from '../src/index.js';
 import type { SockAddrIn, SocketEntry } from '../src/index.js';
 import { dumpInet } from '../src/sockdiag.js';
-import { netlinkDump, parseAttributes, parseMessages } from '../src/netlink.js';
+import { parseAttributes, parseMessages } from '../src/netlink.js';
+import { netlinkDump } from '../src/netlinksocket.js';
 import { thrown } from './helpers/expect.js';
 import { checkFdLeaks, openFds, ownFds } from './helpers/fds.js';
 import { expectAsSs, skmemAsSs, ssMatch } from './helpers/diag.js';

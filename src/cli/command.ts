@@ -37,6 +37,37 @@ export function numberArg(flag: string, text: string | undefined, min: number, m
   return v;
 }
 
+/** How a `[options] HOST` command reads its options. @internal */
+export interface HostArgsSpec<O> {
+  /** Options with a numeric value: flag -> the field it sets, its range, and whether fractions are allowed. */
+  numbers: Record<string, [field: keyof O & string, min: number, max: number, fraction: boolean]>;
+  /** Options without a value: flag -> what it does to the options. */
+  switches?: Record<string, (options: O) => void>;
+}
+
+/**
+ * Reads `[options] HOST` (the arguments of ping and traceroute) into `options`, which holds the
+ * defaults: each numeric option's value (checked by {@link numberArg}), each switch, and exactly one
+ * HOST. Returns the options, or the usage message for the first argument at fault. @internal
+ */
+export function parseHostArgs<O extends { host: string }>(args: readonly string[], options: O, spec: HostArgsSpec<O>): O | string {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const number = Object.prototype.hasOwnProperty.call(spec.numbers, a) ? spec.numbers[a] : undefined;
+    const toggle = spec.switches && Object.prototype.hasOwnProperty.call(spec.switches, a) ? spec.switches[a] : undefined;
+    if (number) {
+      const [field, min, max, fraction] = number;
+      const v = numberArg(a, args[++i], min, max, fraction);
+      if (typeof v === 'string') return v;
+      (options as Record<string, unknown>)[field] = v;
+    } else if (toggle) toggle(options);
+    else if (a.startsWith('-')) return `unknown option ${a}`;
+    else if (options.host) return 'one host only';
+    else options.host = a;
+  }
+  return options.host ? options : 'a HOST is required';
+}
+
 /** Runs `work` with an AbortSignal that SIGINT and SIGTERM abort; the handlers are removed after. @internal */
 export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const interrupt = new AbortController();

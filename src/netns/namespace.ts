@@ -7,14 +7,13 @@ import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { invalidArgType, invalidArgValue, outOfRange } from '../argerrors.js';
 import { native } from '../binding.js';
-import { AF_INET } from '../constants.generated.js';
+import { AF_INET, LOCK_EX, LOCK_NB, LOCK_UN, MNT_DETACH, MS_BIND, MS_PRIVATE, MS_REC, MS_SHARED } from '../constants.generated.js';
 import { SystemError } from '../errors.js';
 import { NETNS_RUN_DIR, netnsPathOf, netnsStepError, socketIn } from '../socketin.js';
 import { track, untrack } from './cleanup.js';
 import { Rtnl, parseCidr, type AddressInfo, type LinkInfo, type RouteInfo } from './rtnetlink.js';
 
 const { EEXIST, EINVAL, EPERM, EWOULDBLOCK } = osConstants.errno;
-const K = native.netnsConstants;
 
 /** Options of {@link createNamespace}. */
 export interface NamespaceOptions {
@@ -50,16 +49,16 @@ function prepareRunDir(): void {
   try {
     takeLock(lock);
     for (let made = false; ; made = true) {
-      const r = native.mount('', NETNS_RUN_DIR, 'none', K.MS_SHARED | K.MS_REC);
+      const r = native.mount('', NETNS_RUN_DIR, 'none', MS_SHARED | MS_REC);
       if (r === 0) return;
       if (r !== -EINVAL || made) throw mountError(r, `cannot make ${NETNS_RUN_DIR} a shared mount point (mount --make-rshared)`);
-      const bound = native.mount(NETNS_RUN_DIR, NETNS_RUN_DIR, 'none', K.MS_BIND | K.MS_REC);
+      const bound = native.mount(NETNS_RUN_DIR, NETNS_RUN_DIR, 'none', MS_BIND | MS_REC);
       if (bound < 0) throw mountError(bound, `cannot bind ${NETNS_RUN_DIR} on itself`);
-      const priv = native.mount(NETNS_RUN_DIR, NETNS_RUN_DIR, 'none', K.MS_PRIVATE | K.MS_REC);
+      const priv = native.mount(NETNS_RUN_DIR, NETNS_RUN_DIR, 'none', MS_PRIVATE | MS_REC);
       if (priv < 0) throw mountError(priv, `cannot make ${NETNS_RUN_DIR} private`);
     }
   } finally {
-    native.flock(lock, K.LOCK_UN);
+    native.flock(lock, LOCK_UN);
     fs.closeSync(lock);
   }
 }
@@ -75,7 +74,7 @@ function takeLock(fd: number): void {
   const pause = new Int32Array(new SharedArrayBuffer(4));
   const end = Date.now() + LOCK_MS;
   for (;;) {
-    const r = native.flock(fd, K.LOCK_EX | K.LOCK_NB);
+    const r = native.flock(fd, LOCK_EX | LOCK_NB);
     if (r === 0 || r !== -EWOULDBLOCK || Date.now() >= end) return;
     Atomics.wait(pause, 0, 0, 10);
   }
@@ -253,7 +252,7 @@ export class Namespace {
 }
 
 function removeNamespaceFile(path: string): void {
-  native.umount2(path, K.MNT_DETACH); // EINVAL when it was not mounted: the unlink is what matters
+  native.umount2(path, MNT_DETACH); // EINVAL when it was not mounted: the unlink is what matters
   try {
     fs.unlinkSync(path);
   } catch (err) {

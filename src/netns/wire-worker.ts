@@ -17,10 +17,12 @@ import { randomBytes } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import * as s from '../index.js';
 import { ethernet, ipv4, ipv6, tcp } from '../packet/index.js';
+import { mulberry32 } from '../random.js';
+import { SIZEOF_VIRTIO_NET_HDR } from '../sizes.generated.js';
 import type { NormalizedImpairment } from './impair.js';
 
 /** struct virtio_net_hdr, in front of every frame read or written with PACKET_VNET_HDR. */
-const VNET = 10;
+const VNET = SIZEOF_VIRTIO_NET_HDR;
 /** Batches read per readiness callback before letting timers run. */
 const BATCHES_PER_WAKE = 4;
 
@@ -50,21 +52,18 @@ export interface DirectionStats {
   seed: number;
 }
 
+/** What the main thread asks of the wire thread (wire.ts posts them, `handle` below answers). */
+export type WireRequest =
+  | { op: 'add'; id: number; netns: string; ifindexA: number; ifindexB: number }
+  | { op: 'impair'; id: number; from: 'a' | 'b' | 'both'; impairment: NormalizedImpairment }
+  | { op: 'cut'; id: number; from: 'a' | 'b' | 'both'; mode: 'blackhole' | 'reset' | null }
+  | { op: 'stats'; id: number }
+  | { op: 'remove'; id: number }
+  | { op: 'shutdown' };
+
 interface Queued {
   due: number;
   frame: Buffer;
-}
-
-/** mulberry32: a small, fast, seedable generator of uniform numbers in [0, 1). */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const CLEAN: NormalizedImpairment = { delay: 0, jitter: 0, loss: 0, duplicate: 0, reorder: 0, rate: 0, limit: 1000, seed: undefined };
@@ -85,13 +84,13 @@ class Direction {
     readonly outFd: number,
   ) {
     this.seed = randomBytes(4).readUInt32LE(0);
-    this.random = generator(this.seed);
+    this.random = mulberry32(this.seed);
   }
 
   configure(config: NormalizedImpairment): void {
     this.config = config;
     this.seed = config.seed ?? randomBytes(4).readUInt32LE(0);
-    this.random = generator(this.seed);
+    this.random = mulberry32(this.seed);
   }
 
   /** One frame read from the near end (a view into the shared batch: copied if it has to wait). */
@@ -295,13 +294,6 @@ function removeWire(id: number): void {
   for (const fd of w.fds) s.close(fd);
 }
 
-type Request =
-  | { op: 'add'; id: number; netns: string; ifindexA: number; ifindexB: number }
-  | { op: 'impair'; id: number; from: 'a' | 'b' | 'both'; impairment: NormalizedImpairment }
-  | { op: 'cut'; id: number; from: 'a' | 'b' | 'both'; mode: 'blackhole' | 'reset' | null }
-  | { op: 'stats'; id: number }
-  | { op: 'remove'; id: number }
-  | { op: 'shutdown' };
 
 function wire(id: number): Wire {
   const w = wires.get(id);
@@ -313,7 +305,7 @@ function directions(w: Wire, from: 'a' | 'b' | 'both'): Direction[] {
   return from === 'a' ? [w.dirs[0]] : from === 'b' ? [w.dirs[1]] : w.dirs;
 }
 
-function handle(req: Request): unknown {
+function handle(req: WireRequest): unknown {
   switch (req.op) {
     case 'add': {
       const a = packetSocket(req.netns, req.ifindexA);
@@ -350,7 +342,7 @@ function handle(req: Request): unknown {
   }
 }
 
-parentPort!.on('message', (message: { seq: number; request: Request }) => {
+parentPort!.on('message', (message: { seq: number; request: WireRequest }) => {
   try {
     parentPort!.postMessage({ seq: message.seq, value: handle(message.request) });
   } catch (err) {

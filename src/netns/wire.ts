@@ -9,20 +9,11 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { packageRoot } from '../binding.js';
 import { SystemError } from '../errors.js';
-import type { NormalizedImpairment } from './impair.js';
 import { createNamespace, type Namespace } from './namespace.js';
-import type { DirectionStats } from './wire-worker.js';
+import type { DirectionStats, WireRequest } from './wire-worker.js';
 
 /** How long the wire thread may take to answer (it answers at once unless it is stuck). */
 const ANSWER_MS = 10_000;
-
-export type WireRequest =
-  | { op: 'add'; id: number; netns: string; ifindexA: number; ifindexB: number }
-  | { op: 'impair'; id: number; from: 'a' | 'b' | 'both'; impairment: NormalizedImpairment }
-  | { op: 'cut'; id: number; from: 'a' | 'b' | 'both'; mode: 'blackhole' | 'reset' | null }
-  | { op: 'stats'; id: number }
-  | { op: 'remove'; id: number }
-  | { op: 'shutdown' };
 
 /** What `Link.stats()` returns for a wired link: each direction's counters. */
 export interface WireStats {

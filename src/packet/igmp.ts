@@ -6,8 +6,8 @@
  * @packageDocumentation
  */
 import { checksum } from './checksum.js';
-import { type MulticastRecord, decodeRecords, encodeRecords } from './records.js';
-import { asBuffer, bool, formatIPv4, need, obj, optArray, optUint, parseIPv4, payloadOf, uint } from './util.js';
+import { type MulticastRecord, decodeQuerySources, decodeRecords, encodeQuerySources, encodeRecords, hasQuerySources } from './records.js';
+import { asBuffer, formatIPv4, need, obj, optArray, optUint, parseIPv4, payloadOf, uint } from './util.js';
 
 export type { MulticastRecord } from './records.js';
 
@@ -82,7 +82,7 @@ export interface Packet {
 }
 
 function isV3Query(h: Header): boolean {
-  return h.type === MEMBERSHIP_QUERY && (h.sources !== undefined || h.suppress !== undefined || h.qrv !== undefined || h.qqic !== undefined || h.flagsReserved !== undefined);
+  return h.type === MEMBERSHIP_QUERY && hasQuerySources(h);
 }
 
 /**
@@ -111,12 +111,7 @@ export function encode(header: Header, payload?: Uint8Array): Buffer {
   } else {
     const group = parseIPv4(header.group ?? '0.0.0.0', 'group');
     if (isV3Query(header)) {
-      const sources = optArray(header.sources, 'sources');
-      const v3 = Buffer.alloc(4);
-      v3[0] = (optUint(header.flagsReserved, 'flagsReserved', 15, 0) << 4) | (bool(header.suppress, 'suppress') ? 8 : 0) | optUint(header.qrv, 'qrv', 7, 0);
-      v3[1] = optUint(header.qqic, 'qqic', 0xff, 0);
-      v3.writeUInt16BE(optUint(header.numberOfSources, 'numberOfSources', 0xffff, uint(sources.length, 'sources.length', 0xffff)), 2);
-      body = Buffer.concat([group, v3, ...sources.map((s, i) => parseIPv4(s, `sources[${i}]`))]);
+      body = Buffer.concat([group, encodeQuerySources(header, '', parseIPv4)]);
     } else {
       body = group;
     }
@@ -151,16 +146,10 @@ export function decode(buffer: Uint8Array): Packet {
     return out;
   }
   out.group = formatIPv4(b, 4);
-  if (out.type === MEMBERSHIP_QUERY && b.length >= 12) {
-    const n = b.readUInt16BE(10);
-    if (b.length >= 12 + 4 * n) {
-      out.flagsReserved = b[8]! >> 4;
-      out.suppress = (b[8]! & 8) !== 0;
-      out.qrv = b[8]! & 7;
-      out.qqic = b[9]!;
-      out.sources = Array.from({ length: n }, (_, i) => formatIPv4(b, 12 + 4 * i));
-      out.payload = b.subarray(12 + 4 * n);
-    }
+  const v3 = out.type === MEMBERSHIP_QUERY ? decodeQuerySources(b, 8, 4, formatIPv4) : null;
+  if (v3) {
+    Object.assign(out, v3.fields);
+    out.payload = b.subarray(v3.end);
   }
   return out;
 }

@@ -6,8 +6,8 @@
  * @packageDocumentation
  */
 import { invalidArgValue } from './errors.js';
-import { type MulticastRecord, decodeRecords, encodeRecords } from './records.js';
-import { asBuffer, bool, formatIPv6, obj, nameArg, optArray, optUint, parseIPv6, uint } from './util.js';
+import { type MulticastRecord, decodeQuerySources, decodeRecords, encodeQuerySources, encodeRecords, hasQuerySources } from './records.js';
+import { asBuffer, formatIPv6, nameArg, obj, optArray, optUint, parseIPv6, uint } from './util.js';
 
 export type { MulticastRecord } from './records.js';
 
@@ -102,14 +102,8 @@ export function encodeBody(body: MldBody, name = 'body'): [number, Buffer] {
       const rest = ((optUint(body.maxResponseCode, `${name}.maxResponseCode`, 0xffff, 0) << 16) | optUint(body.reserved, `${name}.reserved`, 0xffff, 0)) >>> 0;
       const address = parseIPv6(body.multicastAddress, `${name}.multicastAddress`);
       if (body.kind !== 'mldQuery') return [rest, address];
-      const q = body;
-      if (q.sources === undefined && q.suppress === undefined && q.qrv === undefined && q.qqic === undefined && q.flagsReserved === undefined) return [rest, address];
-      const sources = optArray(q.sources, `${name}.sources`);
-      const v2 = Buffer.alloc(4);
-      v2[0] = (optUint(q.flagsReserved, `${name}.flagsReserved`, 15, 0) << 4) | (bool(q.suppress, `${name}.suppress`) ? 8 : 0) | optUint(q.qrv, `${name}.qrv`, 7, 0);
-      v2[1] = optUint(q.qqic, `${name}.qqic`, 0xff, 0);
-      v2.writeUInt16BE(optUint(q.numberOfSources, `${name}.numberOfSources`, 0xffff, uint(sources.length, `${name}.sources.length`, 0xffff)), 2);
-      return [rest, Buffer.concat([address, v2, ...sources.map((s, i) => v6(s, `${name}.sources[${i}]`))])];
+      if (!hasQuerySources(body)) return [rest, address];
+      return [rest, Buffer.concat([address, encodeQuerySources(body, `${name}.`, v6)])];
     }
     case 'mldv2Report': {
       const records = encodeRecords(body.records, `${name}.records`, v6);
@@ -139,18 +133,8 @@ export function decodeBody(type: number, rest: number, payload: Uint8Array): Mld
     if (type === REPORT) return p.length === 16 ? { kind: 'mldReport', ...base } : null;
     if (type === DONE) return p.length === 16 ? { kind: 'mldDone', ...base } : null;
     if (p.length === 16) return { kind: 'mldQuery', ...base };
-    if (p.length < 20) return null;
-    const n = p.readUInt16BE(18);
-    if (p.length !== 20 + 16 * n) return null;
-    return {
-      kind: 'mldQuery',
-      ...base,
-      flagsReserved: p[16]! >> 4,
-      suppress: (p[16]! & 8) !== 0,
-      qrv: p[16]! & 7,
-      qqic: p[17]!,
-      sources: Array.from({ length: n }, (_, i) => formatIPv6(p, 20 + 16 * i)),
-    };
+    const v2 = decodeQuerySources(p, 16, 16, formatIPv6);
+    return v2 && v2.end === p.length ? { kind: 'mldQuery', ...base, ...v2.fields } : null;
   }
   if (type === V2_REPORT) {
     const records = decodeRecords(p, rest & 0xffff, 16, formatIPv6);

@@ -7,11 +7,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { pcap, parse } from '../../src/packet/index.js';
 import { readFileSync } from 'node:fs';
 import { checkFdLeaks } from '../helpers/fds.js';
-import { Netns, netnsUnavailable, pkg, rawUnavailable } from '../helpers/netns.js';
+import { type Netns, netnsUnavailable, pkg, rawUnavailable } from '../helpers/netns.js';
+import { namespacesPerTest } from '../helpers/netns-per-test.js';
 
 const skip = netnsUnavailable() ?? rawUnavailable();
 if (skip) console.log('skipping CLI network tests:', skip);
@@ -24,16 +25,7 @@ const bin = path.join(__dirname, '..', '..', 'bin', 'sockfd.js');
 const dir = mkdtempSync(path.join(tmpdir(), 'sockfd-netcli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-let spaces: Netns[] = [];
-afterEach(() => {
-  for (const n of spaces) n.destroy();
-  spaces = [];
-});
-const space = (): Netns => {
-  const n = new Netns();
-  spaces.push(n);
-  return n;
-};
+const space = namespacesPerTest();
 const sysctl = (n: Netns, setting: string): void => {
   const r = n.spawn('sysctl', ['-qw', setting]);
   if (r.status !== 0) throw new Error(`sysctl -w ${setting} in ${n.name}: ${r.stderr}`);

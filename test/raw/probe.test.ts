@@ -2,25 +2,17 @@
 // matching answer comes back parsed: SYN-ACK and RST from the kernel's TCP, echo replies, an ICMP
 // error quoting a UDP probe, several probes answered out of order, ARP over a veth pair, timeouts and
 // aborts that close every fd. Each test runs its child inside network namespaces it creates.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkFdLeaks } from '../helpers/fds.js';
-import { Netns, netnsUnavailable, packetPkg, pkg, rawUnavailable } from '../helpers/netns.js';
+import { type Netns, netnsUnavailable, packetPkg, pkg, rawUnavailable } from '../helpers/netns.js';
+import { namespacesPerTest } from '../helpers/netns-per-test.js';
 
 const skip = netnsUnavailable() ?? rawUnavailable();
 if (skip) console.log('skipping probe tests:', skip);
 
 checkFdLeaks();
 
-let spaces: Netns[] = [];
-afterEach(() => {
-  for (const n of spaces) n.destroy();
-  spaces = [];
-});
-const space = (): Netns => {
-  const n = new Netns();
-  spaces.push(n);
-  return n;
-};
+const space = namespacesPerTest();
 
 /** Runs an async body in a node child inside `n`; the body's resolved value comes back as JSON. */
 function run<T>(n: Netns, body: string): T {

@@ -7,7 +7,6 @@
  * @packageDocumentation
  */
 import { inspect } from 'node:util';
-import { own } from './own.js';
 
 /**
  * A value as Node's argument errors describe it after "Received": `undefined`, `null`,
@@ -181,25 +180,38 @@ export function optionsArg<S extends Record<string, FieldSpec>>(value: unknown, 
   if (typeof value !== 'object' || value === null || isRevokedProxy(value) || Array.isArray(value) || ArrayBuffer.isView(value)) {
     throw invalidArgType(name, 'of type object', value);
   }
-  const known = Object.keys(spec);
-  for (const key of Object.keys(value)) {
-    if (!Object.prototype.hasOwnProperty.call(spec, key)) {
+  const known = keysOf(spec);
+  for (const key in value) {
+    if (!hasOwn(spec, key) && hasOwn(value, key)) {
       throw invalidArgValue(name, `has an unknown property "${key}" (it takes ${known.join(', ')})`, value);
     }
   }
-  const out: Record<string, unknown> = {};
+  // A null-prototype object: assigning its fields can run no setter a program put on Object.prototype.
+  const out = Object.create(null) as Record<string, unknown>;
   for (const key of known) {
     const v: unknown = (value as Record<string, unknown>)[key];
     if (v === undefined) continue;
     const check = spec[key]!;
-    const field = `${name}.${key}`;
     if (typeof check === 'function') {
-      own(out, key, check(v, field));
+      out[key] = check(v, `${name}.${key}`);
       continue;
     }
     const ok = check === 'object' ? typeof v === 'object' && v !== null : typeof v === check;
-    if (!ok) throw invalidArgType(field, `of type ${check}`, v);
-    own(out, key, v);
+    if (!ok) throw invalidArgType(`${name}.${key}`, `of type ${check}`, v);
+    out[key] = v;
   }
   return out as { [K in keyof S]?: FieldType<S[K]> };
+}
+
+const hasOwn = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
+
+/** The keys of an options spec, computed once per spec (they are module constants). */
+const specKeys = new WeakMap<object, string[]>();
+function keysOf(spec: object): string[] {
+  let keys = specKeys.get(spec);
+  if (keys === undefined) {
+    keys = Object.keys(spec);
+    specKeys.set(spec, keys);
+  }
+  return keys;
 }

@@ -151,18 +151,25 @@ export function splitMMsg(
   toAddress: (addr: AnySockAddr) => AnySockAddr = (a) => a,
 ): [ArrayBufferView[], (AnySockAddr | undefined)[] | undefined] {
   const list = listArg(messages, 'messages', MMSG_MAX);
-  let addressed = false;
-  const split = list.map((m, i): [ArrayBufferView, AnySockAddr | undefined] => {
-    if (ArrayBuffer.isView(m)) return [m, undefined];
-    if (typeof m !== 'object' || m === null) throw invalidArgType(`messages[${i}]`, 'an ArrayBufferView or { buf, addr? }', m);
-    const o = optionsArg(m, `messages[${i}]`, { buf: 'object', addr: addrField });
-    if (!ArrayBuffer.isView(o.buf)) throw invalidArgType(`messages[${i}].buf`, 'an instance of Buffer, TypedArray, or DataView', o.buf);
-    if (o.addr === undefined) return [o.buf, undefined];
-    addressed = true;
-    return [o.buf, toAddress(o.addr)];
+  let addrs: (AnySockAddr | undefined)[] | undefined;
+  // Array.from defines the elements (no setter on Array.prototype can swallow one); each message's
+  // buf and addr are read once.
+  const buffers = Array.from(list, (m, i): ArrayBufferView => {
+    if (ArrayBuffer.isView(m)) return m;
+    if (typeof m !== 'object' || m === null || isRevokedProxy(m)) throw invalidArgType(`messages[${i}]`, 'an ArrayBufferView or { buf, addr? }', m);
+    for (const key in m) {
+      if (key !== 'buf' && key !== 'addr' && Object.prototype.hasOwnProperty.call(m, key)) {
+        throw invalidArgValue(`messages[${i}]`, `has an unknown property "${key}" (it takes buf, addr)`, m);
+      }
+    }
+    const { buf, addr } = m as { buf?: unknown; addr?: unknown };
+    if (!ArrayBuffer.isView(buf)) throw invalidArgType(`messages[${i}].buf`, 'an instance of Buffer, TypedArray, or DataView', buf);
+    if (addr !== undefined) {
+      addrs ??= Array.from({ length: list.length }, () => undefined);
+      addrs[i] = toAddress(addrField(addr, `messages[${i}].addr`)); // an element it already has: no setter runs
+    }
+    return buf;
   });
-  const buffers = split.map(([buf]) => buf);
-  const addrs = addressed ? split.map(([, addr]) => addr) : undefined;
   return [buffers, addrs];
 }
 

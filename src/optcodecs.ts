@@ -207,9 +207,16 @@ function w64(b: Buffer, v: number, o: number): void {
 }
 /** The fields of a structured option's object, each read once; a field the struct does not have is a TypeError. */
 function object(v: unknown, name: string, fields: readonly string[]): Record<string, unknown> {
-  const spec = Object.fromEntries(fields.map((f) => [f, (x: unknown) => x])) as Record<string, (x: unknown) => unknown>;
+  const id = fields.join(',');
+  let spec = structSpecs.get(id);
+  if (spec === undefined) {
+    spec = Object.fromEntries(fields.map((f) => [f, (x: unknown) => x])) as Record<string, (x: unknown) => unknown>;
+    structSpecs.set(id, spec);
+  }
   return optionsArg(v, name, spec) as Record<string, unknown>;
 }
+/** The option specs of the structs' fields, made once each. */
+const structSpecs = new Map<string, Record<string, (x: unknown) => unknown>>();
 
 /** How one structured option maps: `size` bytes for getsockopt, and the two directions. */
 export interface OptCodec {

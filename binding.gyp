@@ -15,6 +15,7 @@
         "native/netns.cc",
         "native/poller.cc",
         "native/result.cc",
+        "native/ring.cc",
         "native/sockaddr.cc",
         "native/socket.cc",
         "native/sockopt.cc"

@@ -20,6 +20,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitBatch(env, exports);
   InitSockaddr(env, exports);
   InitNetns(env, exports);
+  InitRing(env, exports);
   return exports;
 }
 

@@ -99,6 +99,7 @@ export class RxFrame {
 
   /** A copy of the link-layer source address (`sll_addr`, `sll_halen` bytes: the sender's MAC on Ethernet); empty once the block is released. */
   linkAddress(): Buffer {
+    if (this.#bytes.length === 0) return Buffer.alloc(0); // released: the block's buffer is detached
     const halen = Math.min(this.#bytes[this.offset + SLL_HALEN] ?? 0, L.SLL_ADDR_SIZE);
     const start = this.offset + SLL_ADDR;
     return Buffer.from(this.#bytes.subarray(start, start + halen));

@@ -6,7 +6,7 @@
  */
 import { constants as osConstants } from 'node:os';
 import { native } from './binding.js';
-import { integerArg, invalidArgValue, optionsArg, outOfRange } from './argerrors.js';
+import { fdArg, integerArg, invalidArgValue, optionsArg, outOfRange } from './argerrors.js';
 import {
   PACKET_FANOUT,
   PACKET_FANOUT_CBPF,
@@ -23,9 +23,8 @@ import {
   SOL_PACKET,
 } from './constants.generated.js';
 import { SystemError, check } from './errors.js';
-import { getsockopt } from './sockopt.js';
 
-const { EINVAL, ENOPROTOOPT, EALREADY, ENOSPC } = osConstants.errno;
+const { EINVAL, ENOPROTOOPT, EOPNOTSUPP, EALREADY, ENOSPC } = osConstants.errno;
 
 /** The kernel's PACKET_STATISTICS of a packet socket. */
 export interface PacketStatistics {
@@ -40,18 +39,29 @@ export interface PacketStatistics {
 const statsScratch = new Uint32Array(3);
 
 /**
+ * The error of a SOL_PACKET option asked of a socket that is not AF_PACKET (the kernel answers
+ * EOPNOTSUPP, or ENOPROTOOPT), with a hint; other results as they are.
+ * @internal
+ */
+export function packetOptionError(result: number, syscall: string): SystemError | null {
+  if (result === -EOPNOTSUPP || result === -ENOPROTOOPT) return new SystemError(-result, syscall, undefined, 'SOL_PACKET options need an AF_PACKET socket');
+  return null;
+}
+
+/**
  * Reads and resets a packet socket's counters; corresponds to `getsockopt(fd, SOL_PACKET,
  * PACKET_STATISTICS)` with a `struct tpacket_stats_v3` (a `struct tpacket_stats` for sockets without
  * a TPACKET_V3 ring, whose `freezeQueueCount` is then 0). The kernel resets the counters on every
  * read, so each call gives the counts since the previous one (a {@link RxRing} keeps totals: use its
  * `stats()` for ring sockets).
- * @throws SystemError `getsockopt` (ENOPROTOOPT for a socket that is not AF_PACKET, EBADF, ...).
+ * @throws SystemError `getsockopt` (ENOTSUP for a socket that is not AF_PACKET, EBADF, ...).
  * @example
  * const { packets, drops } = packetStatistics(fd);
  */
 export function packetStatistics(fd: number): PacketStatistics {
   const r = native.packetStatistics(fd, statsScratch);
-  if (r === -ENOPROTOOPT) throw new SystemError(ENOPROTOOPT, 'getsockopt', undefined, 'PACKET_STATISTICS needs an AF_PACKET socket');
+  const notPacket = packetOptionError(r, 'getsockopt');
+  if (notPacket) throw notPacket;
   check(r, 'getsockopt');
   return { packets: statsScratch[0]!, drops: statsScratch[1]!, freezeQueueCount: statsScratch[2]! };
 }
@@ -128,6 +138,8 @@ export function packetFanout(fd: number, options: PacketFanoutOptions): number {
   if (!unique && id === undefined) throw invalidArgValue('options', 'must give the group (options.id, 0-65535) unless options.flags has PACKET_FANOUT_FLAG_UNIQUEID', options);
   const maxMembers = o.maxMembers === undefined ? 0 : integerArg(o.maxMembers, 'options.maxMembers', 1, FANOUT_MAX);
   const r = native.packetFanout(fd, id ?? 0, o.type | flags, maxMembers);
+  const notPacket = packetOptionError(r, 'setsockopt');
+  if (notPacket) throw notPacket;
   if (r === -EINVAL || r === -ENOSPC || r === -EALREADY) {
     const why = r === -EALREADY ? 'the socket is in a fanout group already' : r === -ENOSPC ? 'the group is full (maxMembers)' : FANOUT_HINT;
     throw new SystemError(-r, 'setsockopt', undefined, why);
@@ -140,10 +152,15 @@ export function packetFanout(fd: number, options: PacketFanoutOptions): number {
  * The fanout group a packet socket is in, or null; corresponds to `getsockopt(fd, SOL_PACKET,
  * PACKET_FANOUT)`, whose int the kernel packs as id | type << 16 | flags << 24. That packing cannot
  * tell group 0 of type PACKET_FANOUT_HASH without flags from no group at all: both read as null.
- * @throws SystemError `getsockopt` (ENOPROTOOPT for a socket that is not AF_PACKET).
+ * @throws SystemError `getsockopt` (ENOTSUP for a socket that is not AF_PACKET).
  */
 export function getPacketFanout(fd: number): PacketFanout | null {
-  const v = getsockopt(fd, SOL_PACKET, PACKET_FANOUT) >>> 0;
+  const out = new Int32Array(1);
+  const r = native.getsockopt(fdArg(fd), SOL_PACKET, PACKET_FANOUT, out);
+  const notPacket = packetOptionError(r, 'getsockopt');
+  if (notPacket) throw notPacket;
+  check(r, 'getsockopt');
+  const v = out[0]! >>> 0;
   if (v === 0) return null;
   return { id: v & 0xffff, type: (v >>> 16) & 0xff, flags: (v >>> 24) << 8 };
 }

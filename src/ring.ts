@@ -28,14 +28,14 @@ import {
 import { SystemError, check } from './errors.js';
 import { htons, if_nametoindex } from './inet.js';
 import { onClose } from './lifecycle.js';
-import { type PacketFanoutOptions, type PacketStatistics, packetFanout } from './packetopts.js';
+import { type PacketFanoutOptions, type PacketStatistics, packetFanout, packetOptionError } from './packetopts.js';
 import { type BlockOwner, RxBlock, type RxFrame } from './ringframe.js';
 import { type RingWaitOptions, RingWaiters, type RingWatch, watchRing } from './ringwait.js';
 import { close, socket } from './socket.js';
 import { socketIn, type NetnsRef } from './socketin.js';
-import { type BpfInstruction, getsockopt, setsockopt } from './sockopt.js';
+import { type BpfInstruction, setsockopt } from './sockopt.js';
 
-const { EAGAIN, EBUSY, ENOMEM, ENOPROTOOPT } = osConstants.errno;
+const { EAGAIN, EBUSY, ENOMEM } = osConstants.errno;
 const L = native.ringLayout;
 
 /** The geometry and behaviour of an {@link RxRing}. */
@@ -146,7 +146,7 @@ export class RxRing implements BlockOwner, Iterable<RxFrame> {
    * the socket is left as it was.
    * @param fd - an AF_PACKET socket (SOCK_RAW or SOCK_DGRAM) without a ring.
    * @throws TypeError/RangeError for options the kernel would refuse, before any call; SystemError
-   *   `getsockopt` (ENOPROTOOPT: not an AF_PACKET socket), `setsockopt` (EBUSY: it has a ring
+   *   `getsockopt` (ENOTSUP: not an AF_PACKET socket), `setsockopt` (EBUSY: it has a ring
    *   already; ENOMEM) or `mmap`.
    */
   constructor(fd: number, options: RxRingOptions = {}) {
@@ -159,13 +159,11 @@ export class RxRing implements BlockOwner, Iterable<RxFrame> {
     this.retireTimeout = o.retireTimeout;
     this.rxhash = o.rxhash;
     if (rings.has(this.fd)) throw invalidArgValue('fd', 'already has an RxRing (close that one first)', fd);
-    let version: number;
-    try {
-      version = getsockopt(this.fd, SOL_PACKET, PACKET_VERSION);
-    } catch (err) {
-      if ((err as SystemError).errno === -ENOPROTOOPT) throw new SystemError(ENOPROTOOPT, 'getsockopt', undefined, `fd ${this.fd} is not an AF_PACKET socket: a ring needs one`);
-      throw err;
-    }
+    const versionOut = new Int32Array(1);
+    const got = native.getsockopt(this.fd, SOL_PACKET, PACKET_VERSION, versionOut);
+    if (packetOptionError(got, 'getsockopt')) throw new SystemError(-got, 'getsockopt', undefined, `fd ${this.fd} is not an AF_PACKET socket: a ring needs one`);
+    check(got, 'getsockopt');
+    const version = versionOut[0]!;
     if (version !== TPACKET_V3) {
       const r = native.setsockopt(this.fd, SOL_PACKET, PACKET_VERSION, TPACKET_V3);
       if (r === -EBUSY) throw new SystemError(EBUSY, 'setsockopt', undefined, 'the socket has a ring already (made with setsockopt, or a TX ring)');

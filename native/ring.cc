@@ -15,10 +15,11 @@
 // the block is taken (ringNext) and detached when it is given back (ringRelease), so a view into a
 // released block has length 0 and reads nothing: a frame's bytes can never be read after the kernel
 // may have reused them, and never after munmap. The mapping is released by ringUnmap (JS's close), by
-// an environment cleanup hook (a worker_thread torn down with its ring mapped), or, when JS forgot
-// both, once the handle and every block ArrayBuffer have been garbage-collected (a reference count).
-// A block ArrayBuffer collected without a release gives its block back to the kernel itself: nobody
-// can read it any more.
+// an environment cleanup hook (a worker_thread torn down with its ring mapped), or once the handle and
+// every block ArrayBuffer have been garbage-collected (a reference count: never while JS can still
+// read a block). As a backstop, a block ArrayBuffer collected while its block is still held gives the
+// block back to the kernel (nobody can read it any more); src/ring.ts holds every block it hands out
+// until it is released, so that normally happens only through ringRelease.
 #include <asm/byteorder.h>  // __LITTLE_ENDIAN_BITFIELD / __BIG_ENDIAN_BITFIELD, which struct fanout_args uses
 #include <errno.h>
 #include <sys/mman.h>

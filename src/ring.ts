@@ -103,10 +103,11 @@ function closedError(fd: number): Error {
  * sockfd's `close`, which closes its ring first. Rings made by {@link openRxRing} own their socket.
  *
  * Lifetime of what it hands out: a block is JS's from `nextBlock()`/`waitBlock()` until
- * `block.release()`, and the kernel drops frames once it has no free block; every view into a block
- * (`block.bytes`, each frame's `data`) is detached when the block is released or the ring closed, and
- * then reads as empty. A block JS drops without releasing goes back to the kernel when it is garbage-
- * collected, but release blocks explicitly: GC comes late.
+ * `block.release()` (or `ring.close()`), and the kernel drops frames once it has no free block, so a
+ * block that is never released stalls the ring (its `stats()` show the drops). Every view into a
+ * block (`block.bytes`, each frame's `data`) is detached when the block is released or the ring
+ * closed, and then reads as empty: no view ever shows bytes the kernel has written since. A ring that
+ * is never closed stays mapped while its fd is open (sockfd's `close(fd)` closes it).
  * @example
  * const ring = new RxRing(fd, { blockSize: 1 << 20, blockCount: 8 });
  * for (const frame of ring) console.log(frame.len, frame.sec, frame.nsec); // what is there now

@@ -29,7 +29,7 @@ import { SystemError, check } from './errors.js';
 import { htons, if_nametoindex } from './inet.js';
 import { onClose } from './lifecycle.js';
 import { type PacketFanoutOptions, type PacketStatistics, packetFanout, packetOptionError } from './packetopts.js';
-import { type BlockOwner, RxBlock, type RxFrame } from './ringframe.js';
+import { RxBlock, type RxFrame } from './ringframe.js';
 import { type RingWaitOptions, RingWaiters, type RingWatch, watchRing } from './ringwait.js';
 import { close, socket } from './socket.js';
 import { socketIn, type NetnsRef } from './socketin.js';
@@ -116,7 +116,7 @@ function closedError(fd: number): Error {
  * block.release();
  * ring.close();
  */
-export class RxRing implements BlockOwner, Iterable<RxFrame> {
+export class RxRing implements Iterable<RxFrame> {
   /** The packet socket. */
   readonly fd: number;
   /** Bytes per block. */

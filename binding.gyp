@@ -13,6 +13,7 @@
         "native/io.cc",
         "native/msg.cc",
         "native/netns.cc",
+        "native/packetopt.cc",
         "native/poller.cc",
         "native/result.cc",
         "native/ring.cc",

@@ -21,6 +21,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSockaddr(env, exports);
   InitNetns(env, exports);
   InitRing(env, exports);
+  InitPacketOptions(env, exports);
   return exports;
 }
 

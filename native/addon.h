@@ -79,6 +79,7 @@ void InitBatch(Napi::Env env, Napi::Object exports);
 void InitSockaddr(Napi::Env env, Napi::Object exports);
 void InitNetns(Napi::Env env, Napi::Object exports);
 void InitRing(Napi::Env env, Napi::Object exports);
+void InitPacketOptions(Napi::Env env, Napi::Object exports);
 
 }  // namespace sockfd
 

@@ -1,5 +1,5 @@
-// AF_PACKET receive rings (PACKET_RX_RING with TPACKET_V3, Documentation/networking/packet_mmap.rst),
-// PACKET_STATISTICS and PACKET_FANOUT. The kernel's structures are read and written here, by their
+// AF_PACKET receive rings (PACKET_RX_RING with TPACKET_V3, Documentation/networking/packet_mmap.rst).
+// The kernel's structures are read and written here, by their
 // names in <linux/if_packet.h>; the TypeScript layer (src/ring.ts) gets the frame header offsets it
 // walks from `ringLayout`, never from numbers of its own.
 //
@@ -20,7 +20,6 @@
 // read a block). As a backstop, a block ArrayBuffer collected while its block is still held gives the
 // block back to the kernel (nobody can read it any more); src/ring.ts holds every block it hands out
 // until it is released, so that normally happens only through ringRelease.
-#include <asm/byteorder.h>  // __LITTLE_ENDIAN_BITFIELD / __BIG_ENDIAN_BITFIELD, which struct fanout_args uses
 #include <errno.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -51,13 +50,6 @@ static_assert(offsetof(tpacket3_hdr, tp_next_offset) % 4 == 0 && offsetof(tpacke
 static_assert(TPACKET_ALIGN(sizeof(tpacket3_hdr)) % 8 == 0 && offsetof(sockaddr_ll, sll_ifindex) % 4 == 0 &&
                   offsetof(sockaddr_ll, sll_hatype) % 2 == 0 && offsetof(sockaddr_ll, sll_protocol) % 2 == 0,
               "sockaddr_ll after the frame header is naturally aligned");
-#if defined(__LITTLE_ENDIAN_BITFIELD)
-static_assert(offsetof(fanout_args, id) == 0, "struct fanout_args as the kernel reads it");
-#elif defined(__BIG_ENDIAN_BITFIELD)
-static_assert(offsetof(fanout_args, type_flags) == 0, "struct fanout_args as the kernel reads it");
-#else
-#error "asm/byteorder.h defines neither __LITTLE_ENDIAN_BITFIELD nor __BIG_ENDIAN_BITFIELD"
-#endif
 
 // Tags ring handles, so that no other external value (or a forged object) is taken for one.
 constexpr napi_type_tag kRingTag = {0x736f636b66647269ULL, 0x6e67763300000001ULL};
@@ -356,52 +348,6 @@ Napi::Value RingUnmap(const Napi::CallbackInfo& info) {
   return Result(info.Env(), 0);
 }
 
-// packetStatistics(fd, out) -> 0 | -errno: getsockopt(PACKET_STATISTICS) into out (a Uint32Array of
-// 3): tp_packets (which the kernel reports with the drops included), tp_drops, and tp_freeze_q_cnt
-// (TPACKET_V3 sockets only; 0 for others, which answer with a struct tpacket_stats). The kernel
-// resets the counters on every read.
-Napi::Value PacketStatistics(const Napi::CallbackInfo& info) {
-  napi_env env = info.Env();
-  int fd = ArgFd(info, 0);
-  napi_typedarray_type type;
-  size_t count = 0;
-  void* data = nullptr;
-  if (napi_get_typedarray_info(env, info[1], &type, &count, &data, nullptr, nullptr) != napi_ok || type != napi_uint32_array || count < 3 ||
-      data == nullptr) {
-    ThrowTypeError(info.Env(), "The \"out\" argument must be a Uint32Array of at least 3 elements. Received " + Describe(info[1]));
-  }
-  tpacket_stats_v3 st = {};
-  socklen_t len = sizeof st;
-  if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0) return Result(env, -errno);
-  uint32_t* out = static_cast<uint32_t*>(data);
-  out[0] = st.tp_packets;
-  out[1] = st.tp_drops;
-  out[2] = len >= sizeof(tpacket_stats_v3) ? st.tp_freeze_q_cnt : 0;
-  return Result(env, 0);
-}
-
-// packetFanout(fd, id, typeFlags, maxMembers) -> 0 | -errno: setsockopt(PACKET_FANOUT), as an int
-// (id | typeFlags << 16) when maxMembers is 0, else as a struct fanout_args (Linux >= 5.13) that also
-// sets the group's size.
-Napi::Value PacketFanout(const Napi::CallbackInfo& info) {
-  int fd = ArgFd(info, 0);
-  uint32_t id = ToU32(info[1], "id", 0, 0xffff);
-  uint32_t typeFlags = ToU32(info[2], "typeFlags", 0, 0xffff);
-  uint32_t maxMembers = ToU32(info[3], "maxMembers", 0, UINT32_MAX);
-  int r;
-  if (maxMembers == 0) {
-    int arg = static_cast<int>(id | (typeFlags << 16));
-    r = setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg);
-  } else {
-    fanout_args args = {};
-    args.id = static_cast<__u16>(id);
-    args.type_flags = static_cast<__u16>(typeFlags);
-    args.max_num_members = maxMembers;
-    r = setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &args, sizeof args);
-  }
-  return Result(info.Env(), r < 0 ? -errno : 0);
-}
-
 // The layout JS walks a block by: offsets within a struct tpacket3_hdr and within the struct
 // sockaddr_ll that follows it, and the sizes the option checks need.
 void InitLayout(Napi::Env env, Napi::Object exports) {
@@ -457,8 +403,6 @@ void InitRing(Napi::Env env, Napi::Object exports) {
   exports.Set("ringNext", Napi::Function::New(env, RingNext, "ringNext"));
   exports.Set("ringRelease", Napi::Function::New(env, RingRelease, "ringRelease"));
   exports.Set("ringUnmap", Napi::Function::New(env, RingUnmap, "ringUnmap"));
-  exports.Set("packetStatistics", Napi::Function::New(env, PacketStatistics, "packetStatistics"));
-  exports.Set("packetFanout", Napi::Function::New(env, PacketFanout, "packetFanout"));
   InitLayout(env, exports);
 }
 

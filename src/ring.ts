@@ -1,7 +1,7 @@
 /**
  * AF_PACKET capture rings: `RxRing` maps a PACKET_RX_RING (TPACKET_V3) on a packet socket and hands
- * its blocks to JS as views into the mapping (no copy, no system call per frame); `openRxRing` makes
- * the socket, the ring and the binding in one call. Waiting for the next block goes through the fd's
+ * its blocks to JS as views into the mapping (no copy, no system call per frame); `openRxRing`
+ * (src/ringopen.ts) makes the socket, the ring and the binding in one call. Waiting for the next block goes through the fd's
  * libuv poll watcher (src/ringwait.ts): `ring.waitBlock()` (a promise, with `signal`/`timeout` as in
  * sockfd/promises) or `ring.watch(callback)`.
  * @packageDocumentation
@@ -9,31 +9,14 @@
 import { constants as osConstants } from 'node:os';
 import { type NativeRingHandle, native } from './binding.js';
 import { fdArg, integerArg, invalidArgType, invalidArgValue, optionsArg, outOfRange } from './argerrors.js';
-import { bind } from './connection.js';
-import {
-  AF_PACKET,
-  ETH_P_ALL,
-  PACKET_ADD_MEMBERSHIP,
-  PACKET_MR_PROMISC,
-  PACKET_RX_RING,
-  PACKET_VERSION,
-  SOCK_DGRAM,
-  SOCK_RAW,
-  SOL_PACKET,
-  SOL_SOCKET,
-  SO_ATTACH_FILTER,
-  TPACKET_V3,
-  TP_FT_REQ_FILL_RXHASH,
-} from './constants.generated.js';
+import { PACKET_RX_RING, PACKET_VERSION, SOL_PACKET, TPACKET_V3, TP_FT_REQ_FILL_RXHASH } from './constants.generated.js';
 import { SystemError, check } from './errors.js';
-import { htons, if_nametoindex } from './inet.js';
 import { onClose } from './lifecycle.js';
-import { type PacketFanoutOptions, type PacketStatistics, packetFanout, packetOptionError } from './packetopts.js';
+import { type PacketStatistics, packetOptionError } from './packetopts.js';
 import { RxBlock, type RxFrame } from './ringframe.js';
 import { type RingWaitOptions, RingWaiters, type RingWatch, watchRing } from './ringwait.js';
-import { close, socket } from './socket.js';
-import { socketIn, type NetnsRef } from './socketin.js';
-import { type BpfInstruction, setsockopt } from './sockopt.js';
+import { close } from './socket.js';
+import { setsockopt } from './sockopt.js';
 
 const { EAGAIN, EBUSY, ENOMEM } = osConstants.errno;
 const L = native.ringLayout;
@@ -62,14 +45,16 @@ export type RxRingStats = PacketStatistics;
 const DEFAULTS = { blockSize: 1 << 20, blockCount: 8, frameSize: 2048, retireTimeout: 10 } as const;
 const MAX_BLOCK_SIZE = 1 << 30;
 
-const RING_FIELDS = { blockSize: 'number', blockCount: 'number', frameSize: 'number', retireTimeout: 'number', rxhash: 'boolean' } as const;
+/** @internal The ring's option fields. */
+export const RING_FIELDS = { blockSize: 'number', blockCount: 'number', frameSize: 'number', retireTimeout: 'number', rxhash: 'boolean' } as const;
 
 function isPowerOfTwo(n: number): boolean {
   return n > 0 && (n & (n - 1)) === 0;
 }
 
 /** The ring options, checked as packet_set_ring checks them (and more strictly where the kernel would waste memory). */
-function ringOptions(options: unknown, fields: Record<string, unknown> = {}): Required<RxRingOptions> {
+/** @internal */
+export function ringOptions(options: unknown, fields: Record<string, unknown> = {}): Required<RxRingOptions> {
   const o = optionsArg(options, 'options', { ...RING_FIELDS, ...fields }) as RxRingOptions;
   const page = L.PAGE_SIZE;
   const blockSize = integerArg(o.blockSize ?? DEFAULTS.blockSize, 'options.blockSize', page, MAX_BLOCK_SIZE);
@@ -344,71 +329,3 @@ export class RxRing implements Iterable<RxFrame> {
 
 // sockfd's close(fd) unmaps the fd's ring first: no mapping outlives the fd it was made on.
 onClose((fd) => rings.get(fd)?.teardown(false));
-
-/** Options of {@link openRxRing}: the ring's, and the socket's. */
-export interface OpenRxRingOptions extends RxRingOptions {
-  /** The EtherType to capture, in host byte order (ETH_P_IP, ...); default ETH_P_ALL. */
-  protocol?: number;
-  /** SOCK_RAW (the default: frames from the link-layer header on) or SOCK_DGRAM (from the network header). */
-  type?: number;
-  /** Create the socket inside this network namespace (`socketIn`); the interface must then be given by its index there. */
-  netns?: NetnsRef;
-  /** A classic BPF program attached before the socket is bound (SO_ATTACH_FILTER), so nothing unfiltered gets in. */
-  filter?: readonly BpfInstruction[];
-  /** Put the interface in promiscuous mode while the socket is open (PACKET_ADD_MEMBERSHIP PACKET_MR_PROMISC). */
-  promiscuous?: boolean;
-  /** Join a fanout group once bound ({@link packetFanout}). */
-  fanout?: PacketFanoutOptions;
-}
-
-/**
- * Opens a capture ring on an interface: an AF_PACKET socket (close-on-exec, in `options.netns` when
- * given) with the filter attached, its RX ring mapped, bound to the interface and protocol, in the
- * fanout group when asked. The ring owns the socket: `ring.close()` closes it.
- * @param iface - an interface name (resolved in this thread's namespace), its index, or 0 / 'any' for every interface.
- * @throws TypeError/RangeError for bad options; SystemError from the call that failed (the socket is closed then).
- * @example
- * using ring = openRxRing('eth0', { blockSize: 1 << 20, blockCount: 16 });
- */
-export function openRxRing(iface: string | number, options: OpenRxRingOptions = {}): RxRing {
-  const o = optionsArg(options, 'options', {
-    ...RING_FIELDS,
-    protocol: 'number',
-    type: 'number',
-    netns: (v: unknown) => v,
-    filter: 'object',
-    promiscuous: 'boolean',
-    fanout: 'object',
-  });
-  const ringOpts = ringOptions(Object.fromEntries(Object.entries(o).filter(([k]) => k in RING_FIELDS)));
-  const protocol = integerArg(o.protocol ?? ETH_P_ALL, 'options.protocol', 0, 0xffff);
-  const type = o.type ?? SOCK_RAW;
-  if (type !== SOCK_RAW && type !== SOCK_DGRAM) throw outOfRange('options.type', 'SOCK_RAW or SOCK_DGRAM', type);
-  let ifindex: number;
-  if (typeof iface === 'number') ifindex = integerArg(iface, 'iface', 0, 2 ** 31 - 1);
-  else if (typeof iface === 'string') {
-    if (o.netns !== undefined && iface !== 'any') {
-      throw invalidArgValue('iface', 'must be an interface index when options.netns is given (names resolve in this thread\'s namespace)', iface);
-    }
-    ifindex = iface === 'any' ? 0 : if_nametoindex(iface);
-  } else throw invalidArgType('iface', 'of type string or number', iface);
-  const fd = o.netns !== undefined ? socketIn(o.netns as NetnsRef, AF_PACKET, type, 0) : socket(AF_PACKET, type, 0);
-  let ring: RxRing | undefined;
-  try {
-    if (o.filter !== undefined) setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, o.filter as readonly BpfInstruction[]);
-    ring = new RxRing(fd, ringOpts);
-    ring.adoptFd();
-    bind(fd, { family: AF_PACKET, protocol: htons(protocol), ifindex });
-    if (o.fanout !== undefined) packetFanout(fd, o.fanout as PacketFanoutOptions);
-    if (o.promiscuous === true) {
-      if (ifindex === 0) throw invalidArgValue('options.promiscuous', 'needs one interface, not all of them', true);
-      setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, { ifindex, type: PACKET_MR_PROMISC });
-    }
-    return ring;
-  } catch (err) {
-    if (ring !== undefined) ring.close();
-    else close(fd);
-    throw err;
-  }
-}
-

@@ -50,15 +50,13 @@ describe.skipIf(skip !== null)('sockfd capture through a TPACKET_V3 ring', () =>
       'sockfd capture to start',
       10_000,
     );
-    // `ip netns exec` runs node as its child: find the node process and its mappings.
-    const pids = spawnSync('pgrep', ['-f', `${bin} capture ${w.link.b.name} -w ${f}`], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
-    const mapped = pids.some((pid) => {
-      try {
-        return /socket:\[\d+\]$/m.test(readFileSync(`/proc/${pid}/maps`, 'utf8'));
-      } catch {
-        return false;
-      }
-    });
+    // `ip netns exec` enters the namespace and execs node: the child is the capture process.
+    let mapped = false;
+    try {
+      mapped = /socket:\[\d+\]$/m.test(readFileSync(`/proc/${child.pid}/maps`, 'utf8'));
+    } catch {
+      mapped = false;
+    }
     const t0 = BigInt(Date.now()) * 1_000_000n;
     for (let i = 0; i < 20; i++) flood(w, i * 100, 100);
     expect(await within(closed, 'sockfd capture to exit', 15_000), stderr).toBe(0);

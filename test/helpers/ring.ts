@@ -13,6 +13,11 @@ export const ETHERTYPE = 0x88b5;
 /** Debian's python3 (the pyenv one on PATH would do too: the peer needs only the standard library). */
 export const PYTHON = '/usr/bin/python3';
 
+/** Why the Python peer cannot run here (naming the Debian package), or null. */
+export function pythonUnavailable(): string | null {
+  return toolMissing(PYTHON, 'python3');
+}
+
 /** Why the ring tests cannot run here, or null. */
 export function ringUnavailable(): string | null {
   return netnsCapsMissing() ?? toolMissing('ip', 'iproute2');

@@ -13,8 +13,10 @@
         "native/io.cc",
         "native/msg.cc",
         "native/netns.cc",
+        "native/packetopt.cc",
         "native/poller.cc",
         "native/result.cc",
+        "native/ring.cc",
         "native/sockaddr.cc",
         "native/socket.cc",
         "native/sockopt.cc"

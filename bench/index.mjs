@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { buildPeers, fmt, here, machine, pinPlan, probe, setPins, summary, table } from './lib.mjs';
 import { workloads } from './workloads.mjs';
+import { captureTargets } from './ring.mjs';
 
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(`--${name}`);
@@ -294,6 +295,8 @@ function evaluateTargets(W) {
   const tr = med('memory', 'sockfd', 'asyncTrend');
   const trh = med('memory', 'sockfd', 'asyncHeapTrend');
   add('memory', 'no RSS growth trend over 10^5 async calls (2nd half: RSS < 1 MB, heap < 0.25 MB)', tr, tr < 1 && trh < 0.25, `2nd half: RSS ${fmt(tr)} MB, heap ${fmt(trh)} MB; whole run ${fmt(med('memory', 'sockfd', 'asyncGrowth'))} MB`);
+
+  captureTargets(W, add, fmt);
   return t;
 }
 

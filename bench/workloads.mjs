@@ -5,6 +5,7 @@
 import dgram from 'node:dgram';
 import { join } from 'node:path';
 import { here, launch, runClient, startPeer } from './lib.mjs';
+import { captureWorkload } from './ring.mjs';
 
 const client = join(here, 'client.mjs');
 const peerPy = join(here, 'peers', 'peer.py');
@@ -295,4 +296,5 @@ export const workloads = [
       };
     },
   },
+  captureWorkload,
 ];

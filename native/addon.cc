@@ -20,6 +20,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitBatch(env, exports);
   InitSockaddr(env, exports);
   InitNetns(env, exports);
+  InitRing(env, exports);
+  InitPacketOptions(env, exports);
   return exports;
 }
 

@@ -92,6 +92,8 @@ void InitMsg(Napi::Env env, Napi::Object exports);
 void InitBatch(Napi::Env env, Napi::Object exports);
 void InitSockaddr(Napi::Env env, Napi::Object exports);
 void InitNetns(Napi::Env env, Napi::Object exports);
+void InitRing(Napi::Env env, Napi::Object exports);
+void InitPacketOptions(Napi::Env env, Napi::Object exports);
 
 }  // namespace sockfd
 

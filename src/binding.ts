@@ -29,6 +29,44 @@ export interface NativeWatcher {
   unref(): void;
 }
 
+/** @internal The layout of TPACKET_V3 frames and the ring limits (native/ring.cc), from <linux/if_packet.h>. */
+export type RingLayout = Readonly<Record<
+    'PAGE_SIZE'
+  | 'TPACKET_ALIGNMENT'
+  | 'TPACKET3_HDRLEN'
+  | 'MIN_FRAME_SIZE'
+  | 'MAX_BLOCKS'
+  | 'INFO_SIZE'
+  | 'TPACKET_REQ3_SIZE'
+  | 'HDR_NEXT_OFFSET'
+  | 'HDR_SEC'
+  | 'HDR_NSEC'
+  | 'HDR_SNAPLEN'
+  | 'HDR_LEN'
+  | 'HDR_STATUS'
+  | 'HDR_MAC'
+  | 'HDR_NET'
+  | 'HDR_RXHASH'
+  | 'HDR_VLAN_TCI'
+  | 'HDR_VLAN_TPID'
+  | 'SLL_OFFSET'
+  | 'SLL_PROTOCOL'
+  | 'SLL_IFINDEX'
+  | 'SLL_HATYPE'
+  | 'SLL_PKTTYPE'
+  | 'SLL_HALEN'
+  | 'SLL_ADDR'
+  | 'SLL_ADDR_SIZE',
+  number
+>>;
+
+/** @internal An mmap'd RX ring (native/ring.cc): an opaque, type-tagged external. */
+export interface NativeRingHandle {
+  readonly __ring: unique symbol;
+}
+
+/** @internal A failed step of a native call that makes several system calls: which one, and its negative errno. */
+
 /**
  * @internal The bindings the event-loop layer calls, which also exist as validation-only twins
  * (`validate.<name>`): the same argument checks, the address recorded in `lastAddress`, and 0 instead
@@ -161,6 +199,22 @@ export interface NativeBinding {
   nsType(fd: number): number;
   /** ioctl(SIOCGSKNS): a new fd of the socket's network namespace, or a negative errno. */
   socketNetns(fd: number): number;
+  /** setsockopt(PACKET_RX_RING) with a struct tpacket_req3: 0 or a negative errno. */
+  setRxRing(fd: number, blockSize: number, blockCount: number, frameSize: number, retireTimeout: number, features: number): number;
+  /** mmap(2) of the socket's RX ring: a handle, or a negative errno. */
+  ringMap(fd: number, blockSize: number, blockCount: number): NativeRingHandle | number;
+  /** The next block the kernel handed over (an external ArrayBuffer over it) with its header in `info`, or -EAGAIN / -EBADF. */
+  ringNext(ring: NativeRingHandle, info: Float64Array): ArrayBuffer | number;
+  /** Detaches a held block's ArrayBuffer and gives the block back to the kernel: 0, -EINVAL (not held) or -EBADF (unmapped). */
+  ringRelease(ring: NativeRingHandle, index: number): number;
+  /** Detaches every held block, munmaps the ring and frees the kernel's ring. Idempotent. */
+  ringUnmap(ring: NativeRingHandle): number;
+  /** getsockopt(PACKET_STATISTICS) into out: packets, drops, freeze_q_cnt. 0 or a negative errno. */
+  packetStatistics(fd: number, out: Uint32Array): number;
+  /** setsockopt(PACKET_FANOUT): an int, or a struct fanout_args when maxMembers > 0. 0 or a negative errno. */
+  packetFanout(fd: number, id: number, typeFlags: number, maxMembers: number): number;
+  /** Offsets within TPACKET_V3 frame headers, and the ring's size limits. */
+  readonly ringLayout: RingLayout;
 }
 
 /**

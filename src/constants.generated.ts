@@ -1449,6 +1449,36 @@ export const PACKET_FANOUT_FLAG_ROLLOVER = constants.PACKET_FANOUT_FLAG_ROLLOVER
 export const PACKET_FANOUT_FLAG_UNIQUEID = constants.PACKET_FANOUT_FLAG_UNIQUEID as 8192;
 /** `PACKET_FANOUT_FLAG_DEFRAG` from the system headers (32768). */
 export const PACKET_FANOUT_FLAG_DEFRAG = constants.PACKET_FANOUT_FLAG_DEFRAG as 32768;
+/** `TP_STATUS_KERNEL` from the system headers. */
+export const TP_STATUS_KERNEL = constants.TP_STATUS_KERNEL as number;
+/** `TP_STATUS_USER` from the system headers. */
+export const TP_STATUS_USER = constants.TP_STATUS_USER as number;
+/** `TP_STATUS_COPY` from the system headers. */
+export const TP_STATUS_COPY = constants.TP_STATUS_COPY as number;
+/** `TP_STATUS_LOSING` from the system headers. */
+export const TP_STATUS_LOSING = constants.TP_STATUS_LOSING as number;
+/** `TP_STATUS_CSUMNOTREADY` from the system headers. */
+export const TP_STATUS_CSUMNOTREADY = constants.TP_STATUS_CSUMNOTREADY as number;
+/** `TP_STATUS_VLAN_VALID` from the system headers. */
+export const TP_STATUS_VLAN_VALID = constants.TP_STATUS_VLAN_VALID as number;
+/** `TP_STATUS_BLK_TMO` from the system headers. */
+export const TP_STATUS_BLK_TMO = constants.TP_STATUS_BLK_TMO as number;
+/** `TP_STATUS_VLAN_TPID_VALID` from the system headers. */
+export const TP_STATUS_VLAN_TPID_VALID = constants.TP_STATUS_VLAN_TPID_VALID as number;
+/** `TP_STATUS_CSUM_VALID` from the system headers. */
+export const TP_STATUS_CSUM_VALID = constants.TP_STATUS_CSUM_VALID as number;
+/** `TP_STATUS_GSO_TCP` from the system headers: undefined where they do not define it, as those sockfd's types were generated with do not. */
+export const TP_STATUS_GSO_TCP = constants.TP_STATUS_GSO_TCP as number | undefined;
+/** `TP_STATUS_TS_SOFTWARE` from the system headers. */
+export const TP_STATUS_TS_SOFTWARE = constants.TP_STATUS_TS_SOFTWARE as number;
+/** `TP_STATUS_TS_SYS_HARDWARE` from the system headers. */
+export const TP_STATUS_TS_SYS_HARDWARE = constants.TP_STATUS_TS_SYS_HARDWARE as number;
+/** `TP_STATUS_TS_RAW_HARDWARE` from the system headers. */
+export const TP_STATUS_TS_RAW_HARDWARE = constants.TP_STATUS_TS_RAW_HARDWARE as number;
+/** `TP_FT_REQ_FILL_RXHASH` from the system headers. */
+export const TP_FT_REQ_FILL_RXHASH = constants.TP_FT_REQ_FILL_RXHASH as number;
+/** `TPACKET_ALIGNMENT` from the system headers. */
+export const TPACKET_ALIGNMENT = constants.TPACKET_ALIGNMENT as number;
 /** `SK_MEMINFO_RMEM_ALLOC` from the system headers. */
 export const SK_MEMINFO_RMEM_ALLOC = constants.SK_MEMINFO_RMEM_ALLOC as number;
 /** `SK_MEMINFO_RCVBUF` from the system headers. */

@@ -737,6 +737,11 @@ const OPTNAMES = ks(
 /** A plausible-but-fuzzed value for a parameter, chosen by the parameter's name. */
 function byName(fn: string, param: string): Arg | undefined {
   const n = (v: number): Arg => A(v, String(v));
+  if (fn === 'packetFanout' && param === 'options') {
+    // Well-formed fanout requests reach setsockopt(PACKET_FANOUT) on this file's (non-packet) sockets.
+    const o = { type: pick([0, 1, 2, 3, 6, 99]), id: pick([0, 1, 65535, 65536]), ...(chance(0.3) ? { flags: pick([0, 0x1000, 0x2000, 0x8000, 1]) } : {}) };
+    return A(o, JSON.stringify(o));
+  }
   switch (param) {
     case 'buf': case 'src': case 'b': case 'out':
       if (fn === 'inet_pton') return A(pick(['127.0.0.1', '::1', 'x', '1.2.3.4.5', '']), 'an address string');
@@ -894,12 +899,16 @@ const syncModule = sockfd as unknown as Record<string, unknown>;
 // The hand-off helpers give a live fd to Node, which then owns it while the pool here would go on
 // using and closing it: they are left out, and their argument checks are tested in handoff.test.ts.
 const HANDOFFS = new Set(['toNetServer', 'toNetSocket', 'toDgram']);
+// openRxRing makes an AF_PACKET socket bound to an interface, which this file may not make (nothing
+// here may capture or send outside loopback): its argument checks are tested in
+// test/raw/ring-lifecycle.test.ts, on interfaces of namespaces that test makes.
+const PACKET_SOCKETS = new Set(['openRxRing']);
 
 /** A module's function exports; in sockfd/promises, one that is sockfd's own function (close) is sync. */
 function targetsOf(mod: Record<string, unknown>, prefix: string, isPromises: boolean): Target[] {
   const out: Target[] = [];
   for (const [name, v] of Object.entries(mod)) {
-    if (typeof v !== 'function' || isClass(v) || HANDOFFS.has(name)) continue;
+    if (typeof v !== 'function' || isClass(v) || HANDOFFS.has(name) || PACKET_SOCKETS.has(name)) continue;
     const params = paramNames(v);
     const async = isPromises && syncModule[name] !== v;
     out.push({ label: `${prefix}.${name}`, name, fn: v as (...args: unknown[]) => unknown, params, fdFirst: params[0] === 'fd', async });

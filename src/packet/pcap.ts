@@ -15,6 +15,7 @@ import { invalidArgType, invalidArgValue } from './errors.js';
 import { BYTE_ORDER_MAGIC, SHB, pad4 } from './pcapread.js';
 import type { FirstLayer } from './parse.js';
 import { asBuffer, obj, optArray, optUint, uint } from './util.js';
+import { RecordChunks } from './pcapchunk.js';
 
 /** LINKTYPE_ETHERNET: Ethernet II frames (also what Linux's `lo` gives on an AF_PACKET socket). */
 export const LINKTYPE_ETHERNET = 1;
@@ -204,13 +205,31 @@ function checkOptions(options: WriterOptions): ['pcap' | 'pcapng', CaptureInterf
   return [format, ifaces, options.microseconds === true];
 }
 
+function writeAfterEnd(): Error {
+  const err = new Error('write after end');
+  (err as Error & { code: string }).code = 'ERR_STREAM_WRITE_AFTER_END';
+  return err;
+}
+
+/** A chunk of records `writePacket` encoded, on its way through the stream. */
+interface Encoded {
+  readonly [ENCODED]: Buffer;
+}
+const ENCODED = Symbol('sockfd.pcap.encoded');
+
 /**
  * A stream that turns packets into a capture file: write `PacketInput` objects to it, pipe its bytes
  * to a file (`fs.createWriteStream`). The file header comes first, before any packet.
+ *
+ * For captures at line rate, `writePacket(data, sec, nsec, originalLength)` takes a packet without an
+ * object: records are encoded straight into a 64 KiB output chunk, which goes down the stream when
+ * full, at `flushPackets()`, before the next `write()`, and at `end()`. `data` is copied at once, so
+ * it may be a view that is reused or released right after the call (a ring frame's `data`).
  * @example
  * const out = pcap.createWriter({ linkType: pcap.LINKTYPE_ETHERNET });
  * out.pipe(fs.createWriteStream('capture.pcapng'));
  * out.write({ data: frame, timestamp: { sec, nsec } });
+ * out.writePacket(frame2, sec, nsec);
  * out.end();
  */
 export class Writer extends Transform {
@@ -219,6 +238,7 @@ export class Writer extends Transform {
   /** The file's interfaces. */
   readonly interfaces: readonly CaptureInterface[];
   readonly #micro: boolean;
+  readonly #chunks: RecordChunks;
 
   /**
    * @param options - the format and interfaces.
@@ -230,16 +250,61 @@ export class Writer extends Transform {
     this.format = format;
     this.interfaces = ifaces;
     this.#micro = micro;
+    this.#chunks = new RecordChunks(format, ifaces, micro);
     this.push(header(format, ifaces, micro));
   }
 
+  /**
+   * Writes one packet, encoded at once into the current output chunk (no object, Buffer or BigInt
+   * per packet; the bytes of `data` are copied, up to the interface's snapshot length).
+   * @param data - the captured bytes.
+   * @param sec - the timestamp's seconds since the epoch (0 to 2^32-1) ...
+   * @param nsec - ... and nanoseconds (0 to 999999999).
+   * @param originalLength - the length on the wire; default `data.length`.
+   * @param interfaceId - the interface, an index into the writer's interfaces; default 0.
+   * @returns false when the stream asks the writer to wait for `'drain'` (as `write` does).
+   * @throws TypeError/RangeError for a bad argument (nothing is written then); Error
+   *   `ERR_STREAM_WRITE_AFTER_END` after `end()`.
+   */
+  writePacket(data: Uint8Array, sec: number, nsec: number, originalLength: number = data?.length, interfaceId = 0): boolean {
+    if (this.writableEnded) throw writeAfterEnd();
+    const full = this.#chunks.add(data, sec, nsec, originalLength, interfaceId);
+    if (full !== null) super.write({ [ENCODED]: full } satisfies Encoded);
+    return !this.writableNeedDrain;
+  }
+
+  /**
+   * Sends the packets `writePacket` has encoded so far down the stream (a partly filled chunk), so
+   * that they reach the file without waiting for 64 KiB more.
+   * @returns false when the stream asks the writer to wait for `'drain'`.
+   */
+  flushPackets(): boolean {
+    const chunk = this.#chunks.take();
+    if (chunk !== null) super.write({ [ENCODED]: chunk } satisfies Encoded);
+    return !this.writableNeedDrain;
+  }
+
+  /** Writes a `PacketInput`, after the packets `writePacket` has encoded (the order is kept). */
+  override write(chunk: PacketInput, callback?: (error: Error | null | undefined) => void): boolean;
+  override write(chunk: PacketInput, encoding: BufferEncoding, callback?: (error: Error | null | undefined) => void): boolean;
+  override write(chunk: PacketInput, encoding?: BufferEncoding | ((error: Error | null | undefined) => void), callback?: (error: Error | null | undefined) => void): boolean {
+    if (this.#chunks.pending) this.flushPackets();
+    return super.write(chunk, encoding as BufferEncoding, callback);
+  }
+
   /** @internal */
-  override _transform(chunk: PacketInput, _encoding: BufferEncoding, callback: TransformCallback): void {
+  override _transform(chunk: PacketInput | Encoded, _encoding: BufferEncoding, callback: TransformCallback): void {
     try {
-      callback(null, record(this.format, this.interfaces as CaptureInterface[], this.#micro, chunk, 'packet'));
+      if (chunk !== null && typeof chunk === 'object' && ENCODED in chunk) callback(null, chunk[ENCODED]);
+      else callback(null, record(this.format, this.interfaces as CaptureInterface[], this.#micro, chunk as PacketInput, 'packet'));
     } catch (err) {
       callback(err as Error);
     }
+  }
+
+  /** @internal The packets `writePacket` encoded last go out before the stream ends. */
+  override _flush(callback: TransformCallback): void {
+    callback(null, this.#chunks.take() ?? undefined);
   }
 }
 

@@ -113,6 +113,17 @@ export function invalidArgType(name: string, expected: string, received: unknown
 }
 
 /**
+ * The TypeError of a class JS code may test with `instanceof` but not construct (Node's
+ * `ERR_ILLEGAL_CONSTRUCTOR`, as `new Blob` internals and `new Event` targets give).
+ * @internal
+ */
+export function illegalConstructor(name: string, madeBy: string): TypeError {
+  const err = new TypeError(`Illegal constructor: ${name} objects come from ${madeBy}`);
+  (err as TypeError & { code: string }).code = 'ERR_ILLEGAL_CONSTRUCTOR';
+  return err;
+}
+
+/**
  * An integer in `[min, max]`, checked as the native layer checks it (a TypeError for a non-number,
  * a RangeError naming the range otherwise).
  * @internal

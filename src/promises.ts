@@ -47,7 +47,7 @@ import {
   type SendMsgOptions,
   type RecvMMsgBatchOptions,
 } from './msg.js';
-import { type MMsgBatch, batchRange, isBatch } from './batch.js';
+import { MMSG_BATCH_MAX, type MMsgBatch, batchRange, isBatch } from './batch.js';
 import { AGAIN, type Operation, type WaitOptions, WAIT_FIELDS, dontwaitOperation, mergedOptions, operate, positional } from './operate.js';
 import type { AnySockAddr } from './sockaddr.js';
 import { encodeSockaddr } from './sockaddrcodec.js';
@@ -316,7 +316,7 @@ export function recvmsg(
  * while the call waits. Anything but an array is passed on for the native check to refuse.
  */
 function buffersArg(buffers: unknown): readonly ArrayBufferView[] {
-  if (isRevokedProxy(buffers) || !Array.isArray(buffers) || buffers.length > 1024) return buffers as readonly ArrayBufferView[];
+  if (isRevokedProxy(buffers) || !Array.isArray(buffers) || buffers.length > MMSG_BATCH_MAX) return buffers as readonly ArrayBufferView[];
   return Array.from(buffers as ArrayBufferView[]);
 }
 
@@ -373,7 +373,9 @@ export function recvmmsg(
     const [o, w] = mergedOptions(options, wait, { flags: 'number' });
     const f = dontwait(o.flags);
     const list = buffersArg(buffers);
-    const lengths = new Uint32Array(!isRevokedProxy(list) && Array.isArray(list) ? Math.max(1, list.length) : 1);
+    // Sized only for a list the native call can take: a claimed length of 2**32-1 is its to refuse,
+    // not a 16 GiB allocation's.
+    const lengths = new Uint32Array(!isRevokedProxy(list) && Array.isArray(list) && list.length <= MMSG_BATCH_MAX ? Math.max(1, list.length) : 1);
     return dontwaitOperation<MMsgResult[]>('recvmmsg', w, (b) => b.recvmmsg(fd, list, f, -1, lengths, true));
   });
 }

@@ -13,7 +13,7 @@ import { PACKET_RX_RING, PACKET_VERSION, SOL_PACKET, TPACKET_V3, TP_FT_REQ_FILL_
 import { SystemError, check } from './errors.js';
 import { onClose } from './lifecycle.js';
 import { type PacketStatistics, packetOptionError } from './packetopts.js';
-import { RxBlock, type RxFrame } from './ringframe.js';
+import { MAKE, RxBlock, type RxFrame } from './ringframe.js';
 import { type RingWaitOptions, RingWaiters, type RingWatch, watchRing } from './ringwait.js';
 import { close } from './socket.js';
 import { setsockopt } from './sockopt.js';
@@ -204,7 +204,7 @@ export class RxRing implements Iterable<RxFrame> {
       if (ab === -EAGAIN) return null;
       throw new SystemError(-ab, 'ringNext');
     }
-    const block = new RxBlock(this, ab, this.#info);
+    const block = new RxBlock(MAKE, this, ab, this.#info);
     this.#held.set(block.index, block);
     this.#cursor = block.index + 1 === this.blockCount ? 0 : block.index + 1;
     return block;

@@ -4,6 +4,7 @@
  * (`ringLayout`), which takes them from <linux/if_packet.h>.
  * @packageDocumentation
  */
+import { illegalConstructor } from './argerrors.js';
 import { native } from './binding.js';
 import { TP_STATUS_BLK_TMO, TP_STATUS_LOSING, TP_STATUS_VLAN_TPID_VALID, TP_STATUS_VLAN_VALID } from './constants.generated.js';
 
@@ -27,6 +28,12 @@ const SLL_PKTTYPE = L.SLL_OFFSET + L.SLL_PKTTYPE;
 const SLL_HALEN = L.SLL_OFFSET + L.SLL_HALEN;
 const SLL_ADDR = L.SLL_OFFSET + L.SLL_ADDR;
 const MIN_HEADER = L.TPACKET3_HDRLEN;
+
+/**
+ * @internal What sockfd passes to the constructors of RxBlock and RxFrame: they are exported for
+ * `instanceof` and their types, but only a ring makes them (their arguments are views into its mapping).
+ */
+export const MAKE = Symbol('sockfd.ring');
 
 /**
  * A Buffer over ring memory, made as Node makes its own (lib/internal/buffer.js's FastBuffer: a
@@ -79,8 +86,12 @@ export class RxFrame {
   readonly offset: number;
   readonly #bytes: Buffer;
 
-  /** @internal Frames come from {@link RxBlock.nextFrame}. */
-  constructor(ab: ArrayBuffer, bytes: Buffer, u32: Uint32Array, u16: Uint16Array, offset: number, mac: number, snaplen: number) {
+  /**
+   * @internal Frames come from {@link RxBlock.nextFrame}.
+   * @throws TypeError `ERR_ILLEGAL_CONSTRUCTOR` from any other caller.
+   */
+  constructor(make: typeof MAKE, ab: ArrayBuffer, bytes: Buffer, u32: Uint32Array, u16: Uint16Array, offset: number, mac: number, snaplen: number) {
+    if (make !== MAKE) throw illegalConstructor('RxFrame', 'RxBlock.nextFrame() and iterating a block or ring');
     const w = offset >> 2;
     const h = offset >> 1;
     this.#bytes = bytes;
@@ -168,8 +179,12 @@ export class RxBlock implements Iterable<RxFrame> {
   #left: number;
   #released = false;
 
-  /** @internal Blocks come from {@link RxRing.nextBlock}. */
-  constructor(owner: BlockOwner, block: ArrayBuffer, info: Float64Array) {
+  /**
+   * @internal Blocks come from {@link RxRing.nextBlock}.
+   * @throws TypeError `ERR_ILLEGAL_CONSTRUCTOR` from any other caller.
+   */
+  constructor(make: typeof MAKE, owner: BlockOwner, block: ArrayBuffer, info: Float64Array) {
+    if (make !== MAKE) throw illegalConstructor('RxBlock', 'RxRing.nextBlock(), waitBlock() and watch()');
     this.#owner = owner;
     this.index = info[I_INDEX]!;
     this.status = info[I_STATUS]!;
@@ -218,7 +233,7 @@ export class RxBlock implements Iterable<RxFrame> {
       if (next === 0 || offset + next > size) throw corrupt(this.index, offset, 'the next frame is outside the block');
       this.#offset = offset + next;
     }
-    return new RxFrame(this.#ab, this.bytes, this.#u32, this.#u16, offset, mac, snaplen);
+    return new RxFrame(MAKE, this.#ab, this.bytes, this.#u32, this.#u16, offset, mac, snaplen);
   }
 
   /** Iterates over the frames not read yet. */

@@ -39,6 +39,40 @@ export function compileFilter(expression: string, linkName: string): s.BpfInstru
   return parseBpf(r.stdout);
 }
 
+/** The length of the Linux cooked v2 header that sockfd writes before each cooked packet (and a filter for LINUX_SLL2 expects). */
+const SLL2_HDR_LEN = 20;
+
+/**
+ * A filter compiled for LINUX_SLL2, made to run in the kernel on a SOCK_DGRAM packet socket, which
+ * sees no link-layer header (the packet starts at the network header), as libpcap's fix_program does
+ * (pcap-linux.c): every load from the packet (BPF_ABS, BPF_IND, BPF_MSH) past the cooked header moves
+ * back by its 20 bytes, and loads of its protocol, ifindex and packet-type fields become the kernel's
+ * ancillary loads (SKF_AD_PROTOCOL, SKF_AD_IFINDEX, SKF_AD_PKTTYPE). A load of another field of the
+ * header (the hardware type or address) cannot run in the kernel: a string says so.
+ * @internal
+ */
+export function cookedProgram(program: readonly s.BpfInstruction[]): s.BpfInstruction[] | string {
+  const out: s.BpfInstruction[] = [];
+  for (const insn of program) {
+    const cls = insn.code & 0x07;
+    const mode = insn.code & 0xe0;
+    const loadsPacket = (cls === s.BPF_LD || cls === s.BPF_LDX) && (mode === s.BPF_ABS || mode === s.BPF_IND || mode === s.BPF_MSH);
+    // Ancillary loads (k >= SKF_AD_OFF, unsigned) and the negative SKF_NET_OFF/SKF_LL_OFF ones stay as they are.
+    if (!loadsPacket || insn.k >>> 0 >= s.SKF_AD_OFF >>> 0 || (insn.k | 0) < 0) {
+      out.push({ ...insn });
+      continue;
+    }
+    let k: number;
+    if (insn.k >= SLL2_HDR_LEN) k = insn.k - SLL2_HDR_LEN;
+    else if (insn.k === 0) k = (s.SKF_AD_OFF + s.SKF_AD_PROTOCOL) >>> 0;
+    else if (insn.k === 4) k = (s.SKF_AD_OFF + s.SKF_AD_IFINDEX) >>> 0;
+    else if (insn.k === 10) k = (s.SKF_AD_OFF + s.SKF_AD_PKTTYPE) >>> 0;
+    else return `the filter reads byte ${insn.k} of the cooked header, which a packet socket's kernel filter cannot see (only its protocol, ifindex and packet type)`;
+    out.push({ ...insn, k });
+  }
+  return out;
+}
+
 const ARPHRD_ETHER = 1;
 const ARPHRD_LOOPBACK = 772;
 
@@ -170,7 +204,10 @@ export const captureCommand: Command = {
     if (bpf !== undefined || expression.length) {
       const got = bpf !== undefined ? parseBpf(bpf) : compileFilter(expression.join(' '), cooked ? 'LINUX_SLL2' : 'EN10MB');
       if (typeof got === 'string') return usageError(this, got);
-      program = got;
+      // The program is for the file's link type; a cooked socket's kernel filter sees no link header.
+      const fixed = cooked ? cookedProgram(got) : got;
+      if (typeof fixed === 'string') return usageError(this, fixed);
+      program = fixed;
     }
     const ifindex = any ? 0 : s.if_nametoindex(iface);
     const type = cooked ? s.SOCK_DGRAM : s.SOCK_RAW;

@@ -176,6 +176,21 @@ describe.skipIf(skip !== null)('sockfd capture', () => {
     expect(back.records.map((x) => Buffer.from((parse(x.data).at(-1) as { data: Uint8Array }).data).toString())).toEqual(['noise 0', 'noise 1']);
   });
 
+  it.skipIf(noTcpdump !== null || noTshark !== null)('captures "any" cooked (LINUX_SLL2) with a filter written for that header, which matches in the kernel', async () => {
+    const n = space();
+    const f = path.join(dir, 'any.pcapng');
+    const r = await capture(n, ['any', '-w', f, '-c', '3', 'udp', 'dst', 'port', '47124', 'and', 'inbound'], traffic);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/capturing on any, link-type LINUX_SLL2, writing .*any\.pcapng \(filter: \d+ BPF instructions\)\n3 packets captured\n$/);
+    const shark = spawnSync('tshark', ['-r', f, '-T', 'fields', '-e', 'sll.pkttype', '-e', 'sll.ifindex', '-e', 'udp.dstport', '-e', 'data.data'], { encoding: 'utf8' });
+    const rows = shark.stdout.trim().split('\n').map((l) => l.split('\t'));
+    // PACKET_HOST (0) on lo (ifindex 1): "inbound" read the packet type, the port the UDP header.
+    expect(rows.map(([type, ifindex, port, data]) => [type, ifindex, port, Buffer.from(data!, 'hex').toString()])).toEqual([0, 1, 2].map((i) => ['0', '1', '47124', `wanted ${i}`]));
+    // A filter on a field of the cooked header the kernel cannot see is refused, before any capture.
+    // (ldh [8], the hardware type: "ldh" is BPF_LD | BPF_H | BPF_ABS, 40.)
+    expect(cli(n, ['capture', 'any', '-w', path.join(dir, 'y.pcapng'), '--bpf', '2,40 0 0 8,6 0 0 262144'])).toMatchObject({ status: 2, stderr: expect.stringContaining('byte 8 of the cooked header') });
+  });
+
   it('refuses a missing -w, an unknown interface and a bad program with usage and exit 2', () => {
     const n = space();
     expect(cli(n, ['capture', 'lo']).stderr).toContain('an output file is required');

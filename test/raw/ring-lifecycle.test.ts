@@ -312,3 +312,14 @@ describe.skipIf(skip !== null)('RxRing and packet-socket argument checks', () =>
 function fdsNow(): number[] {
   return require('node:fs').readdirSync('/proc/self/fd').map(Number) as number[];
 }
+
+describe('RxBlock and RxFrame constructors', () => {
+  it('are for instanceof only: calling them gives ERR_ILLEGAL_CONSTRUCTOR, whatever the arguments (a forged block would read outside its buffer)', () => {
+    const info = new Float64Array(16).fill(1);
+    const forged: unknown[][] = [[], [{ releaseBlock() {} }, new ArrayBuffer(64), info], [Symbol('sockfd.ring'), { releaseBlock() {} }, new ArrayBuffer(64), info]];
+    for (const args of forged) {
+      expect(() => Reflect.construct(s.RxBlock, args)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_ILLEGAL_CONSTRUCTOR', message: expect.stringContaining('RxRing.nextBlock()') }));
+      expect(() => Reflect.construct(s.RxFrame, args)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_ILLEGAL_CONSTRUCTOR', message: expect.stringContaining('RxBlock.nextFrame()') }));
+    }
+  });
+});

@@ -34,29 +34,8 @@ export { read, write, send, recv, sendto, recvfrom, recvfromInto, tryRecv, tryRe
 export type { RecvFromResult } from './io.js';
 export { sendmsg, recvmsg, sendmmsg, recvmmsg, recvmmsgInto } from './msg.js';
 export { MMsgBatch, MMSG_BATCH_MAX } from './batch.js';
+export type * from './cmsgtypes.js';
 export type {
-  ControlMessage,
-  ControlMessageInit,
-  ControlMessageOf,
-  ReceivedControl,
-  ScmRights,
-  ScmCredentials,
-  ScmTimestamp,
-  ScmTimestampNs,
-  ScmTimestamping,
-  Timestamp,
-  IpPktinfo,
-  Ipv6Pktinfo,
-  IntControl,
-  IpTtl,
-  IpTos,
-  Ipv6HopLimit,
-  Ipv6Tclass,
-  RecvErrControl,
-  IpRecvErr,
-  Ipv6RecvErr,
-  OtherControl,
-  ExtendedError,
   SendMsgOptions,
   RecvMsgOptions,
   RecvMsgResult,

@@ -19,31 +19,6 @@ import { type MMsgBatch, batchRange, isBatch, recvBatch, sendBatch } from './bat
 import { decodeControl, encodeControls } from './cmsg.js';
 import type { ControlMessage, ControlMessageInit } from './cmsgtypes.js';
 
-export type {
-  ControlMessage,
-  ControlMessageInit,
-  ControlMessageOf,
-  ReceivedControl,
-  ScmRights,
-  ScmCredentials,
-  ScmTimestamp,
-  ScmTimestampNs,
-  ScmTimestamping,
-  Timestamp,
-  IpPktinfo,
-  Ipv6Pktinfo,
-  IntControl,
-  IpTtl,
-  IpTos,
-  Ipv6HopLimit,
-  Ipv6Tclass,
-  RecvErrControl,
-  IpRecvErr,
-  Ipv6RecvErr,
-  OtherControl,
-  ExtendedError,
-} from './cmsgtypes.js';
-
 /** A SockAddr or its binary form, in an options object: the native layer checks its fields. @internal */
 export function addrField(v: unknown, name: string): AnySockAddr {
   if (typeof v !== 'object' || v === null || isRevokedProxy(v)) throw invalidArgType(name, 'a SockAddr object or a binary sockaddr', v);

@@ -33,6 +33,7 @@ import { SystemError } from '../src/errors.js';
 import * as promises from '../src/promises.js';
 import { AbortError } from '../src/promises.js';
 import { checkFdLeaks } from './helpers/fds.js';
+import { mulberry32 } from '../src/random.js';
 
 checkFdLeaks();
 
@@ -40,17 +41,7 @@ const SEED = Number(process.env.SOCKFD_FUZZ_SEED ?? 0x50cfd) >>> 0;
 const CALLS = Number(process.env.SOCKFD_FUZZ_CALLS ?? 100_000);
 
 // ---------------------------------------------------------------------------------------------
-// The PRNG.
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The PRNG (src/random.ts's mulberry32, seeded).
 
 let rnd = mulberry32(SEED);
 const int = (n: number): number => Math.floor(rnd() * n);

@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as s from '../src/index.js';
 import * as P from '../src/promises.js';
 import { checkFdLeaks } from './helpers/fds.js';
+import { mulberry32 } from '../src/random.js';
 
 checkFdLeaks();
 
@@ -24,15 +25,6 @@ const dir = mkdtempSync('/tmp/sfdn-'); // short and absolute: the names get most
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const dirBytes = Buffer.from(`${dir}/`);
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rnd = mulberry32(SEED);
 const int = (n: number): number => Math.floor(rnd() * n);
 

@@ -58,23 +58,8 @@ export function ssByInode(inode: number, port?: number): SsEntry | undefined {
   return ssTcp(...filter).find((e) => e.inode === inode);
 }
 
-/** The kernel's TCP state name (TCP_STATES) as ss spells it. */
-export function ssStateName(kernelName: string): string {
-  const map: Record<string, string> = {
-    ESTABLISHED: 'ESTAB',
-    SYN_SENT: 'SYN-SENT',
-    SYN_RECV: 'SYN-RECV',
-    FIN_WAIT1: 'FIN-WAIT-1',
-    FIN_WAIT2: 'FIN-WAIT-2',
-    TIME_WAIT: 'TIME-WAIT',
-    CLOSE: 'UNCONN',
-    CLOSE_WAIT: 'CLOSE-WAIT',
-    LAST_ACK: 'LAST-ACK',
-    LISTEN: 'LISTEN',
-    CLOSING: 'CLOSING',
-  };
-  return map[kernelName] ?? kernelName;
-}
+/** The kernel's TCP state name (TCP_STATES) as ss spells it: sockfd's own table, held against what ss prints. */
+export { ssStateName } from '../../src/ssformat.js';
 
 /** A numeric `key:value` from the -i details ('cwnd:10', 'rto:204', 'rtt:0.026/0.013' gives 0.026). */
 export function ssField(entry: SsEntry, key: string): number | undefined {
